@@ -1,0 +1,146 @@
+import type {
+  EvidenceMessage,
+  HistoryEntry,
+  IdentifierState,
+  ProfileId,
+  ProfileState,
+  WorkspaceId,
+  WriteTx,
+} from '../store/ports.ts';
+import type { IdentifierKey } from './identifier.ts';
+import { replay } from './replay.ts';
+import type { IdentityRules } from './rules.ts';
+
+export interface ReresolveRequest {
+  /** Identifiers to start from (their whole raw components are re-resolved). */
+  readonly seeds: readonly IdentifierKey[];
+  /** Components to re-resolve whole. */
+  readonly components: readonly string[];
+  readonly now: number;
+  /** The message that caused it, when there was one, for history. */
+  readonly cause: string | null;
+  /** Recorded on split history entries, e.g. `{ deletedIdentifier: 'email:x' }`. */
+  readonly reason?: Record<string, string>;
+}
+
+export interface ClosedEvidence {
+  readonly messages: EvidenceMessage[];
+  /** The stored state of every identifier the messages carry. */
+  readonly identifiers: Map<IdentifierKey, IdentifierState>;
+}
+
+/**
+ * Loads the closed evidence around some identifiers: every message carrying one of them, then every
+ * message carrying an identifier of those messages, and so on, so that the result is a union of
+ * whole raw components. Already-quarantined identifiers are not followed (their own evidence may be
+ * huge: that is why they are quarantined), except when they are seeds.
+ */
+export async function loadClosedEvidence(
+  source: Pick<WriteTx, 'loadEvidence' | 'loadIdentifiers' | 'loadComponentMembers'>,
+  ws: WorkspaceId,
+  seeds: readonly IdentifierKey[],
+  components: readonly string[],
+): Promise<ClosedEvidence & { oldProfiles: ProfileState[] }> {
+  const members = components.length > 0 ? await source.loadComponentMembers(ws, components) : { profiles: [], identifiers: [] };
+  const identifiers = new Map<IdentifierKey, IdentifierState>();
+  for (const s of members.identifiers) identifiers.set(s.key, s);
+  const frontier = new Set<IdentifierKey>([...seeds, ...members.identifiers.map((s) => s.key)]);
+  for (const s of await source.loadIdentifiers(ws, seeds)) identifiers.set(s.key, s);
+  const followed = new Set<IdentifierKey>();
+  const messages = new Map<string, EvidenceMessage>();
+  while (frontier.size > 0) {
+    const round = [...frontier];
+    frontier.clear();
+    for (const k of round) followed.add(k);
+    const found = await source.loadEvidence(ws, round);
+    const unknown = new Set<IdentifierKey>();
+    for (const msg of found) {
+      if (messages.has(msg.messageId)) continue;
+      messages.set(msg.messageId, msg);
+      for (const k of msg.keys) if (!identifiers.has(k)) unknown.add(k);
+    }
+    if (unknown.size > 0) for (const s of await source.loadIdentifiers(ws, [...unknown])) identifiers.set(s.key, s);
+    for (const msg of found) {
+      for (const k of msg.keys) {
+        if (followed.has(k)) continue;
+        if (identifiers.get(k)?.quarantined === true) continue;
+        frontier.add(k);
+      }
+    }
+  }
+  return { messages: [...messages.values()], identifiers, oldProfiles: members.profiles };
+}
+
+/**
+ * Re-resolves the raw components around `seeds` and `components` from their stored evidence and
+ * writes the result: identifiers move to their new profiles, profiles that no longer exist redirect
+ * to where their identifiers went, and every merge and split is recorded in history. The cost is
+ * bounded by the size of those components, never by the workspace.
+ */
+export async function reresolve(tx: WriteTx, ws: { id: WorkspaceId; rules: IdentityRules }, req: ReresolveRequest): Promise<void> {
+  const closed = await loadClosedEvidence(tx, ws.id, req.seeds, req.components);
+  const quarantined = new Set<IdentifierKey>();
+  for (const s of closed.identifiers.values()) if (s.quarantined) quarantined.add(s.key);
+  const result = replay({ ws: ws.id, rules: ws.rules, messages: closed.messages, quarantined });
+
+  // Old state, for history and clean-up: every profile an affected identifier belonged to.
+  const oldProfileIds = new Set<ProfileId>(closed.oldProfiles.map((p) => p.id));
+  const oldComponents = new Set<string>(closed.oldProfiles.map((p) => p.componentId));
+  for (const s of closed.identifiers.values()) if (s.profileId !== null) oldProfileIds.add(s.profileId);
+  const oldProfiles = await tx.loadProfiles(ws.id, [...oldProfileIds]);
+  for (const p of oldProfiles) oldComponents.add(p.componentId);
+
+  const newIds = new Set(result.profiles.map((p) => p.id));
+  const targets = new Map<ProfileId, Set<ProfileId>>();
+  const sources = new Map<ProfileId, Set<ProfileId>>();
+  for (const [key, state] of result.identifiers) {
+    const before = closed.identifiers.get(key)?.profileId ?? null;
+    if (before === null || state.profileId === null) continue;
+    if (!targets.has(before)) targets.set(before, new Set());
+    targets.get(before)!.add(state.profileId);
+    if (!sources.has(state.profileId)) sources.set(state.profileId, new Set());
+    sources.get(state.profileId)!.add(before);
+  }
+
+  const history: HistoryEntry[] = [];
+  const redirects: Array<{ from: ProfileId; to: ProfileId[] }> = [];
+  for (const [newId, from] of sources) {
+    const absorbed = [...from].filter((id) => id !== newId && targets.get(id)?.size === 1);
+    if (absorbed.length === 0) continue;
+    const kind = absorbed.length === 1 && !oldProfileIds.has(newId) && from.size === 1 ? 'rekey' : 'merge';
+    history.push({ kind, profileId: newId, related: absorbed, at: req.now, messageId: req.cause, detail: { ...req.reason } });
+  }
+  for (const [oldId, to] of targets) {
+    if (to.size > 1) {
+      const parts = [...to].sort();
+      history.push({ kind: 'split', profileId: oldId, related: parts.filter((id) => id !== oldId), at: req.now, messageId: req.cause, detail: { ...req.reason } });
+    }
+  }
+  for (const oldId of oldProfileIds) {
+    if (newIds.has(oldId)) continue;
+    redirects.push({ from: oldId, to: [...(targets.get(oldId) ?? [])].sort() });
+  }
+
+  const primaries: Array<{ messageId: string; primary: IdentifierKey | null }> = [];
+  for (const msg of closed.messages) {
+    const primary = result.primaries.get(msg.messageId) ?? null;
+    if (primary !== msg.primary) primaries.push({ messageId: msg.messageId, primary });
+  }
+
+  await tx.apply(ws.id, {
+    messages: [],
+    profileRepoints: [],
+    componentRepoints: [],
+    identifiers: [...result.identifiers.values()],
+    deletedIdentifiers: [],
+    profiles: result.profiles,
+    deletedProfiles: [...oldProfileIds].filter((id) => !newIds.has(id)),
+    components: result.components,
+    deletedComponents: [...oldComponents],
+    primaries,
+    retractions: [],
+    history,
+    redirects,
+    rejected: [],
+  });
+}

@@ -1,0 +1,380 @@
+import type { JsonObject, MessageType } from '../spec/segment-message.ts';
+import type { IdentifierState, ProfileState, WorkspaceId, WriteTx } from '../store/ports.ts';
+import { applyTraits, mergeTraits } from '../profile/traits.ts';
+import { compareEventKeys, compareFirstKeys } from './event-order.ts';
+import { splitIdentifierKey, type IdentifierKey } from './identifier.ts';
+import { addPeer, isOverPeerLimit } from './peers.ts';
+import { profileIdFor } from './profile-id.ts';
+import { limitViolation, newComponentId } from './replay.ts';
+import { reresolve } from './reresolve.ts';
+import { typeRule, type IdentityRules } from './rules.ts';
+import { WorkingSet } from './working-set.ts';
+
+/** A validated message with its identifiers extracted, ready for resolution. */
+export interface PreparedMessage {
+  readonly messageId: string;
+  readonly type: MessageType;
+  readonly event: string | null;
+  readonly t: number;
+  readonly receivedAt: number;
+  readonly source: string;
+  /** Identifier keys in link order (see extract-identifiers.ts). */
+  readonly keys: readonly IdentifierKey[];
+  /** identify traits, applied to the profile by survivorship. */
+  readonly traits: JsonObject | null;
+  readonly body: string;
+}
+
+export type MessageOutcome = 'accepted' | 'duplicate';
+
+export interface BatchResult {
+  /** messageId → what happened to it. */
+  readonly outcomes: Map<string, MessageOutcome>;
+  readonly stats: { merges: number; replays: number; fastPath: number };
+}
+
+/**
+ * Resolves a batch of messages inside one write transaction: duplicates are dropped, the rest are
+ * stored and linked. Messages are taken in canonical order. Each one takes the fast path when it
+ * cannot change an earlier decision (it is newer than everything in the components it touches, or
+ * it only adds to one profile without approaching a limit); otherwise its components are marked
+ * and re-resolved from their evidence once, at the end of the batch. Either way the outcome equals
+ * a replay of all evidence in canonical order (invariant 2), which the property tests check.
+ */
+export async function resolveBatch(
+  tx: WriteTx,
+  ws: { id: WorkspaceId; rules: IdentityRules },
+  batch: readonly PreparedMessage[],
+  now: number,
+): Promise<BatchResult> {
+  const outcomes = new Map<string, MessageOutcome>();
+  const unique = new Map<string, PreparedMessage>();
+  for (const m of batch) if (!unique.has(m.messageId)) unique.set(m.messageId, m);
+  const existing = await tx.existingMessageIds(ws.id, [...unique.keys()]);
+  const fresh: PreparedMessage[] = [];
+  for (const m of batch) {
+    if (existing.has(m.messageId) || outcomes.has(m.messageId)) {
+      outcomes.set(m.messageId, outcomes.get(m.messageId) ?? 'duplicate');
+      continue;
+    }
+    outcomes.set(m.messageId, 'accepted');
+    fresh.push(m);
+  }
+  const stats = { merges: 0, replays: 0, fastPath: 0 };
+  if (fresh.length === 0) return { outcomes, stats };
+  fresh.sort((a, b) => compareEventKeys({ t: a.t, m: a.messageId }, { t: b.t, m: b.messageId }));
+
+  const set = await loadWorkingSet(tx, ws.id, fresh);
+  const resolver = new BatchResolver(ws.id, ws.rules, set, now, stats);
+  for (const m of fresh) resolver.apply(m);
+  await tx.apply(ws.id, set.toChangeSet());
+
+  if (resolver.dirtyComponents.size > 0 || resolver.seeds.size > 0) {
+    stats.replays += 1;
+    await reresolve(tx, ws, {
+      seeds: [...resolver.seeds],
+      components: [...resolver.dirtyComponents],
+      now,
+      cause: resolver.deferredMessageIds.length === 1 ? resolver.deferredMessageIds[0]! : null,
+    });
+  }
+  return { outcomes, stats };
+}
+
+async function loadWorkingSet(tx: WriteTx, ws: WorkspaceId, messages: readonly PreparedMessage[]): Promise<WorkingSet> {
+  const set = new WorkingSet();
+  const keys = new Set<IdentifierKey>();
+  for (const m of messages) for (const k of m.keys) keys.add(k);
+  const identifiers = await tx.loadIdentifiers(ws, [...keys]);
+  const profileIds = new Set<ProfileState['id']>();
+  for (const s of identifiers) {
+    set.identifiers.set(s.key, s);
+    if (s.profileId !== null) profileIds.add(s.profileId);
+  }
+  const profiles = await tx.loadProfiles(ws, [...profileIds]);
+  const componentIds = new Set<string>();
+  for (const p of profiles) {
+    set.profiles.set(p.id, p);
+    componentIds.add(p.componentId);
+  }
+  for (const c of await tx.loadComponents(ws, [...componentIds])) set.components.set(c.id, c);
+  return set;
+}
+
+class BatchResolver {
+  /** Components whose decisions a late message may change: re-resolved after the batch. */
+  readonly dirtyComponents = new Set<string>();
+  /** Identifiers (new ones, and newly quarantined ones) the re-resolution must start from. */
+  readonly seeds = new Set<IdentifierKey>();
+  readonly deferredMessageIds: string[] = [];
+
+  constructor(
+    private readonly ws: WorkspaceId,
+    private readonly rules: IdentityRules,
+    private readonly set: WorkingSet,
+    private readonly now: number,
+    private readonly stats: { merges: number; replays: number; fastPath: number },
+  ) {}
+
+  apply(m: PreparedMessage): void {
+    const { set } = this;
+    set.messages.push({
+      messageId: m.messageId,
+      type: m.type,
+      event: m.event,
+      t: m.t,
+      receivedAt: m.receivedAt,
+      source: m.source,
+      keys: m.keys,
+      primary: null,
+      body: m.body,
+    });
+    const stored = set.messages[set.messages.length - 1]!;
+
+    // Identifier bookkeeping that does not depend on linking: first/last evidence and peers.
+    const created: IdentifierState[] = [];
+    const newlyQuarantined: IdentifierState[] = [];
+    m.keys.forEach((key, pos) => {
+      let state = set.identifiers.get(key);
+      if (state === undefined) {
+        state = { key, profileId: null, quarantined: false, firstT: m.t, firstM: m.messageId, firstPos: pos, firstSource: m.source, lastT: m.t, peers: {} };
+        created.push(state);
+      } else if (!state.quarantined) {
+        if (compareFirstKeys({ firstT: m.t, firstM: m.messageId, firstPos: pos }, state) < 0) {
+          state.firstT = m.t;
+          state.firstM = m.messageId;
+          state.firstPos = pos;
+          state.firstSource = m.source;
+        }
+        if (m.t > state.lastT) state.lastT = m.t;
+      }
+      if (!state.quarantined) {
+        for (const other of m.keys) if (other !== key) addPeer(state, other, this.rules);
+        if (isOverPeerLimit(state, this.rules)) newlyQuarantined.push(state);
+      }
+      set.touchIdentifier(state);
+    });
+
+    const live = m.keys.filter((k) => !set.identifiers.get(k)!.quarantined && !newlyQuarantined.some((q) => q.key === k));
+    (stored as { primary: IdentifierKey | null }).primary = live[0] ?? null;
+    const touchedProfiles = new Set<ProfileState>();
+    const touchedComponents = new Set<string>();
+    let pending = false;
+    for (const key of live) {
+      const state = set.identifiers.get(key)!;
+      if (this.seeds.has(key)) pending = true;
+      const profile = set.profileOf(key);
+      if (profile !== undefined) {
+        touchedProfiles.add(profile);
+        touchedComponents.add(set.resolveComponentId(profile.componentId));
+      } else if (state.profileId !== null) {
+        pending = true;
+      }
+    }
+    for (const q of newlyQuarantined) {
+      const profile = set.profileOf(q.key);
+      if (profile !== undefined) touchedComponents.add(set.resolveComponentId(profile.componentId));
+    }
+    const dirty = [...touchedComponents].some((c) => this.dirtyComponents.has(c));
+
+    if (newlyQuarantined.length > 0 || pending || dirty) {
+      this.defer(m, created, newlyQuarantined, touchedComponents);
+      return;
+    }
+    if (live.length === 0) return;
+
+    const key = { t: m.t, m: m.messageId };
+    const isLatest = [...touchedComponents].every((id) => {
+      const c = set.components.get(id);
+      return c !== undefined && compareEventKeys(key, { t: c.maxT, m: c.maxM }) > 0;
+    });
+    if (isLatest) {
+      this.append(m, live, created, touchedComponents);
+    } else if (touchedProfiles.size === 1 && this.fits([...touchedProfiles][0]!, created)) {
+      this.absorb(m, [...touchedProfiles][0]!, created);
+    } else {
+      this.defer(m, created, newlyQuarantined, touchedComponents);
+      return;
+    }
+    this.stats.fastPath += 1;
+  }
+
+  /** A late message that could change earlier decisions: store it now, re-resolve after the batch. */
+  private defer(m: PreparedMessage, created: IdentifierState[], quarantined: IdentifierState[], components: Set<string>): void {
+    for (const c of components) this.dirtyComponents.add(c);
+    for (const s of created) this.seeds.add(s.key);
+    for (const k of m.keys) if (!this.set.identifiers.get(k)!.quarantined) this.seeds.add(k);
+    for (const q of quarantined) {
+      q.quarantined = true;
+      q.profileId = null;
+      this.seeds.add(q.key);
+      this.set.history.push({ kind: 'quarantine', profileId: '' as ProfileState['id'], related: [], at: this.now, messageId: m.messageId, detail: { identifier: q.key } });
+    }
+    this.deferredMessageIds.push(m.messageId);
+  }
+
+  /** The message is newer than all evidence it touches: link greedily, exactly as replay would. */
+  private append(m: PreparedMessage, live: IdentifierKey[], created: IdentifierState[], components: Set<string>): void {
+    const { set } = this;
+    const createdKeys = new Set(created.map((s) => s.key));
+    const newProfiles: ProfileState[] = [];
+    const groupOf = (key: IdentifierKey): ProfileState => {
+      const found = set.profileOf(key);
+      if (found !== undefined) return found;
+      const p = this.newProfile(set.identifiers.get(key)!, '');
+      newProfiles.push(p);
+      return p;
+    };
+    let base = groupOf(live[0]!);
+    for (const key of live.slice(1)) {
+      if (createdKeys.has(key) && set.identifiers.get(key)!.profileId === null) {
+        const type = splitIdentifierKey(key).type;
+        if (limitViolation(base, { counts: { [type]: 1 } }, this.rules) === undefined) {
+          this.addToProfile(base, set.identifiers.get(key)!);
+          continue;
+        }
+      }
+      const g = groupOf(key);
+      if (g === base) continue;
+      if (limitViolation(base, g, this.rules) !== undefined) continue;
+      base = this.merge(base, g, m.messageId);
+    }
+
+    // One raw component now holds everything the message touched.
+    let target: string;
+    const touched = [...components];
+    if (touched.length > 0) {
+      target = touched[0]!;
+      for (const other of touched.slice(1)) set.moveComponent(other, target);
+    } else {
+      target = newComponentId();
+      set.touchComponent({ id: target, maxT: m.t, maxM: m.messageId });
+    }
+    const component = set.components.get(target)!;
+    component.maxT = m.t;
+    component.maxM = m.messageId;
+    set.touchComponent(component);
+    for (const p of newProfiles) if (set.profiles.has(p.id)) p.componentId = target;
+
+    this.touchProfilesOf(live, m);
+    if (m.traits !== null && m.type === 'identify') {
+      const primary = set.profileOf(live[0]!)!;
+      applyTraits(primary.traits, m.traits, m.t, m.messageId);
+    }
+  }
+
+  /** A late message that only adds to one profile, far from any limit: order cannot matter. */
+  private absorb(m: PreparedMessage, profile: ProfileState, created: IdentifierState[]): void {
+    for (const s of created) this.addToProfile(profile, s);
+    this.touchProfilesOf(m.keys.filter((k) => this.set.profileOf(k) === profile), m);
+    if (m.traits !== null && m.type === 'identify') applyTraits(profile.traits, m.traits, m.t, m.messageId);
+    this.rekeyIfFounderChanged(profile, m.messageId);
+  }
+
+  /** True when adding these new identifiers to the profile keeps every type within its limit. */
+  private fits(profile: ProfileState, created: IdentifierState[]): boolean {
+    const added: Record<string, number> = {};
+    for (const s of created) {
+      const type = splitIdentifierKey(s.key).type;
+      added[type] = (added[type] ?? 0) + 1;
+    }
+    for (const [type, n] of Object.entries(added)) {
+      const limit = typeRule(this.rules, type).limit;
+      if (limit !== undefined && (profile.counts[type] ?? 0) + n > limit) return false;
+    }
+    return true;
+  }
+
+  private newProfile(founder: IdentifierState, componentId: string): ProfileState {
+    const type = splitIdentifierKey(founder.key).type;
+    const profile: ProfileState = {
+      id: profileIdFor(this.ws, founder.key),
+      componentId,
+      founder: founder.key,
+      founderT: founder.firstT,
+      founderM: founder.firstM,
+      founderPos: founder.firstPos,
+      traits: {},
+      counts: { [type]: 1 },
+      firstT: founder.firstT,
+      lastT: founder.lastT,
+    };
+    founder.profileId = profile.id;
+    this.set.touchIdentifier(founder);
+    this.set.touchProfile(profile);
+    return profile;
+  }
+
+  private addToProfile(profile: ProfileState, state: IdentifierState): void {
+    const type = splitIdentifierKey(state.key).type;
+    state.profileId = profile.id;
+    profile.counts[type] = (profile.counts[type] ?? 0) + 1;
+    this.set.touchIdentifier(state);
+    this.set.touchProfile(profile);
+  }
+
+  private touchProfilesOf(keys: readonly IdentifierKey[], m: PreparedMessage): void {
+    for (const key of keys) {
+      const p = this.set.profileOf(key);
+      if (p === undefined) continue;
+      if (m.t < p.firstT) p.firstT = m.t;
+      if (m.t > p.lastT) p.lastT = m.t;
+      this.set.touchProfile(p);
+    }
+  }
+
+  /** Joins two profiles; the one with the older founder survives and keeps its id. */
+  private merge(a: ProfileState, b: ProfileState, messageId: string): ProfileState {
+    const [keep, gone] = compareFounders(a, b) <= 0 ? [a, b] : [b, a];
+    for (const [type, n] of Object.entries(gone.counts)) keep.counts[type] = (keep.counts[type] ?? 0) + n;
+    mergeTraits(keep.traits, gone.traits);
+    keep.firstT = Math.min(keep.firstT, gone.firstT);
+    keep.lastT = Math.max(keep.lastT, gone.lastT);
+    this.set.moveProfile(gone, keep);
+    this.set.touchProfile(keep);
+    this.set.history.push({ kind: 'merge', profileId: keep.id, related: [gone.id], at: this.now, messageId, detail: {} });
+    this.stats.merges += 1;
+    return keep;
+  }
+
+  /**
+   * A late message can give an identifier earlier first evidence than the profile's founder; the
+   * profile id is a function of the founder, so the profile takes the new id and the old one
+   * redirects to it.
+   */
+  private rekeyIfFounderChanged(profile: ProfileState, messageId: string): void {
+    let founder: IdentifierState | undefined;
+    for (const s of this.set.identifiers.values()) {
+      if (s.profileId === null || this.set.resolveProfileId(s.profileId) !== profile.id) continue;
+      if (compareFirstKeys(s, { firstT: profile.founderT, firstM: profile.founderM, firstPos: profile.founderPos }) < 0) {
+        if (founder === undefined || compareFirstKeys(s, founder) < 0) founder = s;
+      }
+    }
+    if (founder === undefined) return;
+    if (founder.key === profile.founder) {
+      profile.founderT = founder.firstT;
+      profile.founderM = founder.firstM;
+      profile.founderPos = founder.firstPos;
+      this.set.touchProfile(profile);
+      return;
+    }
+    const renamed: ProfileState = {
+      ...profile,
+      id: profileIdFor(this.ws, founder.key),
+      founder: founder.key,
+      founderT: founder.firstT,
+      founderM: founder.firstM,
+      founderPos: founder.firstPos,
+    };
+    this.set.touchProfile(renamed);
+    this.set.moveProfile(profile, renamed);
+    this.set.history.push({ kind: 'rekey', profileId: renamed.id, related: [profile.id], at: this.now, messageId, detail: {} });
+  }
+}
+
+function compareFounders(a: ProfileState, b: ProfileState): number {
+  return compareFirstKeys(
+    { firstT: a.founderT, firstM: a.founderM, firstPos: a.founderPos },
+    { firstT: b.founderT, firstM: b.founderM, firstPos: b.founderPos },
+  );
+}

@@ -1,0 +1,115 @@
+import type { Store, WorkspaceId } from '../store/ports.ts';
+import type { IdentityRules } from '../identity/rules.ts';
+import { resolveBatch, type MessageOutcome, type PreparedMessage } from '../identity/resolve-batch.ts';
+
+interface Pending {
+  readonly ws: { id: WorkspaceId; rules: IdentityRules };
+  readonly messages: readonly PreparedMessage[];
+  readonly resolve: (outcomes: Map<string, MessageOutcome>) => void;
+  readonly reject: (err: unknown) => void;
+}
+
+export interface GroupCommitOptions {
+  /** Upper bound on messages resolved in one transaction. */
+  readonly maxMessages?: number;
+  readonly now?: () => number;
+  /** Called after each committed transaction, for metrics. */
+  readonly onCommit?: (info: { requests: number; messages: number; ms: number }) => void;
+}
+
+/**
+ * Group commit: requests that arrive while a transaction is running wait, and are then resolved
+ * together in the next one. Each caller's promise settles only after the commit that holds its
+ * messages, so an acknowledgement always means durable and visible (invariants 3 and 4). When a
+ * shared transaction fails, each request is retried alone, so one poisoned request cannot fail
+ * its neighbours.
+ */
+export class GroupCommitter {
+  private queue: Pending[] = [];
+  private running = false;
+  private readonly maxMessages: number;
+  private readonly now: () => number;
+  private idle: Array<() => void> = [];
+
+  constructor(
+    private readonly store: Store,
+    private readonly options: GroupCommitOptions = {},
+  ) {
+    this.maxMessages = options.maxMessages ?? 5000;
+    this.now = options.now ?? Date.now;
+  }
+
+  submit(ws: { id: WorkspaceId; rules: IdentityRules }, messages: readonly PreparedMessage[]): Promise<Map<string, MessageOutcome>> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ ws, messages, resolve, reject });
+      if (!this.running) void this.drain();
+    });
+  }
+
+  /** Resolves once every submitted request has been committed or failed. */
+  async flushed(): Promise<void> {
+    if (!this.running && this.queue.length === 0) return;
+    await new Promise<void>((resolve) => this.idle.push(resolve));
+  }
+
+  private async drain(): Promise<void> {
+    this.running = true;
+    try {
+      while (this.queue.length > 0) {
+        const group: Pending[] = [];
+        let count = 0;
+        while (this.queue.length > 0 && (group.length === 0 || count + this.queue[0]!.messages.length <= this.maxMessages)) {
+          const p = this.queue.shift()!;
+          group.push(p);
+          count += p.messages.length;
+        }
+        await this.commit(group, count);
+      }
+    } finally {
+      this.running = false;
+      const waiters = this.idle;
+      this.idle = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  private async commit(group: Pending[], count: number): Promise<void> {
+    const started = performance.now();
+    try {
+      const results = await this.store.write(async (tx) => {
+        const byWorkspace = new Map<WorkspaceId, Pending[]>();
+        for (const p of group) {
+          const list = byWorkspace.get(p.ws.id) ?? [];
+          list.push(p);
+          byWorkspace.set(p.ws.id, list);
+        }
+        const outcomes = new Map<WorkspaceId, Map<string, MessageOutcome>>();
+        for (const [id, pendings] of byWorkspace) {
+          const all = pendings.flatMap((p) => p.messages);
+          const result = await resolveBatch(tx, pendings[0]!.ws, all, this.now());
+          outcomes.set(id, result.outcomes);
+        }
+        return outcomes;
+      });
+      this.options.onCommit?.({ requests: group.length, messages: count, ms: performance.now() - started });
+      // The same message id twice in one group: the first occurrence owns it, later ones are duplicates.
+      const claimed = new Set<string>();
+      for (const p of group) {
+        const all = results.get(p.ws.id)!;
+        const mine = new Map<string, MessageOutcome>();
+        for (const m of p.messages) {
+          const claim = `${p.ws.id}\0${m.messageId}`;
+          if (!mine.has(m.messageId)) mine.set(m.messageId, claimed.has(claim) ? 'duplicate' : (all.get(m.messageId) ?? 'duplicate'));
+          claimed.add(claim);
+        }
+        p.resolve(mine);
+      }
+    } catch (err) {
+      if (group.length === 1) {
+        group[0]!.reject(err);
+        return;
+      }
+      for (const p of group) await this.commit([p], p.messages.length);
+    }
+  }
+}

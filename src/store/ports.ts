@@ -1,0 +1,217 @@
+/**
+ * Store ports: the only way identity, profile and API code reach storage. Every method is
+ * asynchronous and batch-oriented (one call loads or writes many rows), so a networked store
+ * (PostgreSQL) costs one round trip per call, not per row. Drivers normalise their quirks
+ * (bigint, JSON, timestamps) before values cross this boundary.
+ */
+import type { IdentifierKey } from '../identity/identifier.ts';
+import type { IdentityRules } from '../identity/rules.ts';
+import type { JsonObject, JsonValue, MessageType } from '../spec/segment-message.ts';
+
+declare const workspaceIdBrand: unique symbol;
+declare const profileIdBrand: unique symbol;
+export type WorkspaceId = string & { readonly [workspaceIdBrand]: true };
+export type ProfileId = string & { readonly [profileIdBrand]: true };
+
+export type KeyRole = 'write' | 'read' | 'admin';
+
+export interface Workspace {
+  readonly id: WorkspaceId;
+  readonly name: string;
+  readonly createdAt: number;
+  readonly rules: IdentityRules;
+}
+
+export interface ApiKeyRecord {
+  readonly id: string;
+  readonly workspaceId: WorkspaceId;
+  readonly role: KeyRole;
+  /** First characters of the key, kept in clear so an operator can tell keys apart. */
+  readonly prefix: string;
+  readonly source: string;
+  readonly createdAt: number;
+  readonly revokedAt: number | null;
+}
+
+/** Survivorship record of one trait: its value and the event that set it. */
+export interface TraitValue {
+  readonly v: JsonValue;
+  readonly t: number;
+  readonly m: string;
+}
+export type TraitMap = Record<string, TraitValue>;
+
+/** The canonical position of an event: event time, then message id. Sequence neutrality hangs on it. */
+export interface EventKey {
+  readonly t: number;
+  readonly m: string;
+}
+
+export interface IdentifierState {
+  readonly key: IdentifierKey;
+  /** null while quarantined (a quarantined identifier links nobody) or while awaiting re-resolution. */
+  profileId: ProfileId | null;
+  quarantined: boolean;
+  /** Earliest evidence: event time, message id, position of the identifier in that message. */
+  firstT: number;
+  firstM: string;
+  firstPos: number;
+  firstSource: string;
+  lastT: number;
+  /** Distinct co-occurring identifiers of the quarantine peer types, capped at maxPeers + 1 each. */
+  peers: Record<string, IdentifierKey[]>;
+}
+
+export interface ProfileState {
+  readonly id: ProfileId;
+  componentId: string;
+  /** The identifier whose first evidence is the earliest in the profile; the id derives from it. */
+  founder: IdentifierKey;
+  /** The founder's first evidence (see IdentifierState), so merges can compare ages without loading it. */
+  founderT: number;
+  founderM: string;
+  founderPos: number;
+  traits: TraitMap;
+  /** Identifiers per type, for limits and metadata. */
+  counts: Record<string, number>;
+  firstT: number;
+  lastT: number;
+}
+
+/** A connected component of the raw evidence graph (links refused by rules still connect). */
+export interface ComponentState {
+  readonly id: string;
+  maxT: number;
+  maxM: string;
+}
+
+export interface NewMessage {
+  readonly messageId: string;
+  readonly type: MessageType;
+  readonly event: string | null;
+  readonly t: number;
+  readonly receivedAt: number;
+  readonly source: string;
+  /** Identifier keys in link order. */
+  readonly keys: readonly IdentifierKey[];
+  readonly primary: IdentifierKey | null;
+  /** The validated message as JSON text. */
+  readonly body: string;
+}
+
+/** What re-resolution needs to know about one stored message. */
+export interface EvidenceMessage {
+  readonly messageId: string;
+  readonly type: MessageType;
+  readonly t: number;
+  readonly source: string;
+  readonly keys: readonly IdentifierKey[];
+  readonly primary: IdentifierKey | null;
+  /** identify traits, when the message is an identify. */
+  readonly traits: JsonObject | null;
+}
+
+export interface RejectedRecord {
+  readonly receivedAt: number;
+  readonly index: number | null;
+  readonly messageId: string | null;
+  readonly code: string;
+  readonly reason: string;
+  readonly field: string | null;
+  /** The offending message as received, truncated to a bounded size. */
+  readonly body: string;
+  readonly source: string;
+}
+
+export type HistoryKind = 'merge' | 'split' | 'rekey' | 'identifier_deleted' | 'quarantine';
+
+export interface HistoryEntry {
+  readonly kind: HistoryKind;
+  /** The profile the entry is about (the survivor of a merge, the profile that split). */
+  readonly profileId: ProfileId;
+  /** Other profiles involved: the ones absorbed, or the parts of a split. */
+  readonly related: readonly ProfileId[];
+  readonly at: number;
+  readonly messageId: string | null;
+  readonly detail: JsonObject;
+}
+
+export interface HistoryRecord extends HistoryEntry {
+  readonly seq: number;
+}
+
+/** Everything one unit of work changes, applied by the store in one transaction, in this order. */
+export interface ChangeSet {
+  readonly messages: readonly NewMessage[];
+  /** `UPDATE identifiers SET profile = to WHERE profile = from`, in order. */
+  readonly profileRepoints: ReadonlyArray<{ from: ProfileId; to: ProfileId }>;
+  /** `UPDATE profiles SET component = to WHERE component = from`, in order. */
+  readonly componentRepoints: ReadonlyArray<{ from: string; to: string }>;
+  readonly identifiers: readonly IdentifierState[];
+  readonly deletedIdentifiers: readonly IdentifierKey[];
+  readonly profiles: readonly ProfileState[];
+  readonly deletedProfiles: readonly ProfileId[];
+  readonly components: readonly ComponentState[];
+  readonly deletedComponents: readonly string[];
+  readonly primaries: ReadonlyArray<{ messageId: string; primary: IdentifierKey | null }>;
+  /** Identifiers whose evidence is removed from every message (identifier deletion), applied first. */
+  readonly retractions: readonly IdentifierKey[];
+  readonly history: readonly HistoryEntry[];
+  /** Old profile id → the live profile ids it now resolves to. Live ids lose any redirect. */
+  readonly redirects: ReadonlyArray<{ from: ProfileId; to: readonly ProfileId[] }>;
+  readonly rejected: readonly RejectedRecord[];
+}
+
+/** Reads and writes inside one transaction of the write path. */
+export interface WriteTx {
+  existingMessageIds(ws: WorkspaceId, messageIds: readonly string[]): Promise<Set<string>>;
+  loadIdentifiers(ws: WorkspaceId, keys: readonly IdentifierKey[]): Promise<IdentifierState[]>;
+  loadProfiles(ws: WorkspaceId, ids: readonly ProfileId[]): Promise<ProfileState[]>;
+  loadComponents(ws: WorkspaceId, ids: readonly string[]): Promise<ComponentState[]>;
+  /** Profiles (and their identifiers) belonging to the given components. */
+  loadComponentMembers(ws: WorkspaceId, componentIds: readonly string[]): Promise<{ profiles: ProfileState[]; identifiers: IdentifierState[] }>;
+  /** Every stored message that carries any of these identifiers, with its identifier keys. */
+  loadEvidence(ws: WorkspaceId, keys: readonly IdentifierKey[]): Promise<EvidenceMessage[]>;
+  apply(ws: WorkspaceId, changes: ChangeSet): Promise<void>;
+}
+
+export interface EventPage {
+  readonly events: ReadonlyArray<{ messageId: string; type: MessageType; event: string | null; t: number; receivedAt: number; source: string; body: JsonObject }>;
+  readonly next: string | null;
+}
+
+/** Read-only queries of the Profile API and CLI; they see the last committed state. */
+export interface ReadPort {
+  findIdentifier(ws: WorkspaceId, key: IdentifierKey): Promise<IdentifierState | undefined>;
+  loadProfile(ws: WorkspaceId, id: ProfileId): Promise<ProfileState | undefined>;
+  redirectOf(ws: WorkspaceId, id: ProfileId): Promise<readonly ProfileId[] | undefined>;
+  identifiersOf(ws: WorkspaceId, id: ProfileId): Promise<IdentifierState[]>;
+  /** Events attributed to the profile, newest first; `cursor` is opaque, from a previous page. */
+  eventsOf(ws: WorkspaceId, id: ProfileId, opts: { limit: number; cursor: string | null }): Promise<EventPage>;
+  historyOf(ws: WorkspaceId, ids: readonly ProfileId[]): Promise<HistoryRecord[]>;
+  listRejected(ws: WorkspaceId, opts: { limit: number; beforeSeq: number | null }): Promise<Array<RejectedRecord & { seq: number }>>;
+  loadEvidence(ws: WorkspaceId, keys: readonly IdentifierKey[]): Promise<EvidenceMessage[]>;
+  loadComponentMembers(ws: WorkspaceId, componentIds: readonly string[]): Promise<{ profiles: ProfileState[]; identifiers: IdentifierState[] }>;
+  stats(ws: WorkspaceId): Promise<{ messages: number; profiles: number; identifiers: number; rejected: number }>;
+}
+
+export interface AdminPort {
+  createWorkspace(ws: { id: WorkspaceId; name: string; createdAt: number; rules: IdentityRules }): Promise<void>;
+  workspaceByName(name: string): Promise<Workspace | undefined>;
+  workspaceById(id: WorkspaceId): Promise<Workspace | undefined>;
+  listWorkspaces(): Promise<Workspace[]>;
+  setRules(ws: WorkspaceId, rules: IdentityRules): Promise<void>;
+  addKey(key: ApiKeyRecord & { hash: string }): Promise<void>;
+  keyByHash(hash: string): Promise<ApiKeyRecord | undefined>;
+  listKeys(ws: WorkspaceId): Promise<ApiKeyRecord[]>;
+  revokeKey(ws: WorkspaceId, id: string, at: number): Promise<boolean>;
+}
+
+export interface Store {
+  readonly kind: 'sqlite' | 'postgres';
+  readonly admin: AdminPort;
+  readonly read: ReadPort;
+  /** Runs `fn` in one write transaction; commits when it resolves, rolls back when it throws. */
+  write<T>(fn: (tx: WriteTx) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,119 @@
+/**
+ * The SQLite schema. Every table is keyed by workspace first (the same shape the PostgreSQL store
+ * uses, so a workspace can be moved or distributed whole). Migrations are numbered and applied in
+ * order inside one transaction; `PRAGMA user_version` records the last one applied.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE workspaces (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL,
+    rules TEXT NOT NULL
+  );
+  CREATE TABLE api_keys (
+    id TEXT PRIMARY KEY,
+    ws TEXT NOT NULL REFERENCES workspaces(id),
+    role TEXT NOT NULL,
+    hash TEXT NOT NULL UNIQUE,
+    prefix TEXT NOT NULL,
+    source TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    revoked_at INTEGER
+  );
+  CREATE INDEX api_keys_ws ON api_keys(ws);
+  CREATE TABLE messages (
+    seq INTEGER PRIMARY KEY,
+    ws TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    event TEXT,
+    t INTEGER NOT NULL,
+    received_at INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    keys TEXT NOT NULL,
+    primary_ident INTEGER,
+    body TEXT NOT NULL,
+    UNIQUE (ws, message_id)
+  );
+  CREATE INDEX messages_primary ON messages(ws, primary_ident, t DESC, message_id DESC);
+  CREATE TABLE identifiers (
+    id INTEGER PRIMARY KEY,
+    ws TEXT NOT NULL,
+    key TEXT NOT NULL,
+    type TEXT NOT NULL,
+    profile TEXT,
+    quarantined INTEGER NOT NULL DEFAULT 0,
+    first_t INTEGER NOT NULL,
+    first_m TEXT NOT NULL,
+    first_pos INTEGER NOT NULL,
+    first_source TEXT NOT NULL,
+    last_t INTEGER NOT NULL,
+    peers TEXT NOT NULL,
+    UNIQUE (ws, key)
+  );
+  CREATE INDEX identifiers_profile ON identifiers(ws, profile);
+  CREATE TABLE evidence (
+    ident INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (ident, seq)
+  ) WITHOUT ROWID;
+  CREATE TABLE profiles (
+    ws TEXT NOT NULL,
+    id TEXT NOT NULL,
+    component TEXT NOT NULL,
+    founder TEXT NOT NULL,
+    founder_t INTEGER NOT NULL,
+    founder_m TEXT NOT NULL,
+    founder_pos INTEGER NOT NULL,
+    traits TEXT NOT NULL,
+    counts TEXT NOT NULL,
+    first_t INTEGER NOT NULL,
+    last_t INTEGER NOT NULL,
+    PRIMARY KEY (ws, id)
+  ) WITHOUT ROWID;
+  CREATE INDEX profiles_component ON profiles(ws, component);
+  CREATE TABLE components (
+    ws TEXT NOT NULL,
+    id TEXT NOT NULL,
+    max_t INTEGER NOT NULL,
+    max_m TEXT NOT NULL,
+    PRIMARY KEY (ws, id)
+  ) WITHOUT ROWID;
+  CREATE TABLE history (
+    seq INTEGER PRIMARY KEY,
+    ws TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    profile TEXT NOT NULL,
+    related TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    message_id TEXT,
+    detail TEXT NOT NULL
+  );
+  CREATE TABLE history_profiles (
+    ws TEXT NOT NULL,
+    profile TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (ws, profile, seq)
+  ) WITHOUT ROWID;
+  CREATE TABLE redirects (
+    ws TEXT NOT NULL,
+    from_id TEXT NOT NULL,
+    to_ids TEXT NOT NULL,
+    PRIMARY KEY (ws, from_id)
+  ) WITHOUT ROWID;
+  CREATE TABLE rejected (
+    seq INTEGER PRIMARY KEY,
+    ws TEXT NOT NULL,
+    received_at INTEGER NOT NULL,
+    idx INTEGER,
+    message_id TEXT,
+    code TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    field TEXT,
+    body TEXT NOT NULL,
+    source TEXT NOT NULL
+  );
+  CREATE INDEX rejected_ws ON rejected(ws, seq);
+  `,
+];

@@ -1,0 +1,169 @@
+import type Database from 'better-sqlite3';
+import type { IdentifierKey } from '../../identity/identifier.ts';
+import type { JsonObject, MessageType } from '../../spec/segment-message.ts';
+import type { EventPage, EvidenceMessage, HistoryKind, HistoryRecord, IdentifierState, ProfileId, ProfileState, ReadPort, RejectedRecord, WorkspaceId } from '../ports.ts';
+import { EVIDENCE_COLUMNS, IDENTIFIER_COLUMNS, PROFILE_COLUMNS, toEvidence, toIdentifier, toProfile, type EvidenceRow, type IdentifierRow, type ProfileRow } from './sqlite-rows.ts';
+import { loadComponentMembers } from './sqlite-write-tx.ts';
+
+interface EventRow {
+  message_id: string;
+  type: string;
+  event: string | null;
+  t: number;
+  received_at: number;
+  source: string;
+  body: string;
+}
+
+/** Encodes the keyset position (event time, message id) of the last event of a page. */
+export function encodeCursor(t: number, messageId: string): string {
+  return Buffer.from(JSON.stringify([t, messageId])).toString('base64url');
+}
+
+export function decodeCursor(cursor: string): { t: number; m: string } | undefined {
+  try {
+    const v: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Array.isArray(v) && typeof v[0] === 'number' && typeof v[1] === 'string') return { t: v[0], m: v[1] };
+  } catch {
+    // fall through: an unreadable cursor is the caller's error, reported as such
+  }
+  return undefined;
+}
+
+/** Read-only queries on their own connection: they see the last committed transaction. */
+export class SqliteRead implements ReadPort {
+  private readonly s;
+
+  constructor(db: Database.Database) {
+    this.s = {
+      identifier: db.prepare<[string, string], IdentifierRow>(`SELECT ${IDENTIFIER_COLUMNS} FROM identifiers WHERE ws = ? AND key = ?`),
+      profile: db.prepare<[string, string], ProfileRow>(`SELECT ${PROFILE_COLUMNS} FROM profiles WHERE ws = ? AND id = ?`),
+      redirect: db.prepare<[string, string], { to_ids: string }>('SELECT to_ids FROM redirects WHERE ws = ? AND from_id = ?'),
+      profileIdentifiers: db.prepare<[string, string], IdentifierRow>(
+        `SELECT ${IDENTIFIER_COLUMNS} FROM identifiers WHERE ws = ? AND profile IN (SELECT value FROM json_each(?))`,
+      ),
+      componentProfiles: db.prepare<[string, string], ProfileRow>(
+        `SELECT ${PROFILE_COLUMNS} FROM profiles WHERE ws = ? AND component IN (SELECT value FROM json_each(?))`,
+      ),
+      events: db.prepare<[string, string, string, number, number, number, string, number], EventRow>(
+        `SELECT message_id, type, event, t, received_at, source, body FROM messages
+         WHERE ws = ? AND primary_ident IN (SELECT id FROM identifiers WHERE ws = ? AND profile = ?)
+           AND (t < ? OR (t = ? AND ? AND message_id < ?))
+         ORDER BY t DESC, message_id DESC LIMIT ?`,
+      ),
+      history: db.prepare<[string, string], { seq: number; kind: string; profile: string; related: string; at: number; message_id: string | null; detail: string }>(
+        `SELECT h.seq, h.kind, h.profile, h.related, h.at, h.message_id, h.detail FROM history h
+         WHERE h.ws = ? AND h.seq IN (SELECT seq FROM history_profiles WHERE ws = h.ws AND profile IN (SELECT value FROM json_each(?)))
+         ORDER BY h.seq`,
+      ),
+      rejected: db.prepare<[string, number, number], RejectedRow>(
+        'SELECT seq, received_at, idx, message_id, code, reason, field, body, source FROM rejected WHERE ws = ? AND seq < ? ORDER BY seq DESC LIMIT ?',
+      ),
+      evidence: db.prepare<[string, string], EvidenceRow>(
+        `SELECT DISTINCT ${EVIDENCE_COLUMNS} FROM identifiers i JOIN evidence e ON e.ident = i.id JOIN messages m ON m.seq = e.seq
+         WHERE i.ws = ? AND i.key IN (SELECT value FROM json_each(?))`,
+      ),
+      countMessages: db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM messages WHERE ws = ?'),
+      countProfiles: db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM profiles WHERE ws = ?'),
+      countIdentifiers: db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM identifiers WHERE ws = ?'),
+      countRejected: db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM rejected WHERE ws = ?'),
+    };
+  }
+
+  async findIdentifier(ws: WorkspaceId, key: IdentifierKey): Promise<IdentifierState | undefined> {
+    const row = this.s.identifier.get(ws, key);
+    return row === undefined ? undefined : toIdentifier(row);
+  }
+
+  async loadProfile(ws: WorkspaceId, id: ProfileId): Promise<ProfileState | undefined> {
+    const row = this.s.profile.get(ws, id);
+    return row === undefined ? undefined : toProfile(row);
+  }
+
+  async redirectOf(ws: WorkspaceId, id: ProfileId): Promise<readonly ProfileId[] | undefined> {
+    const row = this.s.redirect.get(ws, id);
+    return row === undefined ? undefined : (JSON.parse(row.to_ids) as ProfileId[]);
+  }
+
+  async identifiersOf(ws: WorkspaceId, id: ProfileId): Promise<IdentifierState[]> {
+    return this.s.profileIdentifiers.all(ws, JSON.stringify([id])).map(toIdentifier);
+  }
+
+  async eventsOf(ws: WorkspaceId, id: ProfileId, opts: { limit: number; cursor: string | null }): Promise<EventPage> {
+    const after = opts.cursor === null ? undefined : decodeCursor(opts.cursor);
+    const t = after?.t ?? Number.MAX_SAFE_INTEGER;
+    const rows = this.s.events.all(ws, ws, id, t, t, after === undefined ? 0 : 1, after?.m ?? '', opts.limit + 1);
+    const page = rows.slice(0, opts.limit);
+    const last = page[page.length - 1];
+    return {
+      events: page.map((r) => ({
+        messageId: r.message_id,
+        type: r.type as MessageType,
+        event: r.event,
+        t: r.t,
+        receivedAt: r.received_at,
+        source: r.source,
+        body: JSON.parse(r.body) as JsonObject,
+      })),
+      next: rows.length > opts.limit && last !== undefined ? encodeCursor(last.t, last.message_id) : null,
+    };
+  }
+
+  async historyOf(ws: WorkspaceId, ids: readonly ProfileId[]): Promise<HistoryRecord[]> {
+    return this.s.history.all(ws, JSON.stringify(ids)).map((r) => ({
+      seq: r.seq,
+      kind: r.kind as HistoryKind,
+      profileId: r.profile as ProfileId,
+      related: JSON.parse(r.related) as ProfileId[],
+      at: r.at,
+      messageId: r.message_id,
+      detail: JSON.parse(r.detail) as JsonObject,
+    }));
+  }
+
+  async listRejected(ws: WorkspaceId, opts: { limit: number; beforeSeq: number | null }): Promise<Array<RejectedRecord & { seq: number }>> {
+    return this.s.rejected.all(ws, opts.beforeSeq ?? Number.MAX_SAFE_INTEGER, opts.limit).map((r) => ({
+      seq: r.seq,
+      receivedAt: r.received_at,
+      index: r.idx,
+      messageId: r.message_id,
+      code: r.code,
+      reason: r.reason,
+      field: r.field,
+      body: r.body,
+      source: r.source,
+    }));
+  }
+
+  async loadEvidence(ws: WorkspaceId, keys: readonly IdentifierKey[]): Promise<EvidenceMessage[]> {
+    if (keys.length === 0) return [];
+    return this.s.evidence.all(ws, JSON.stringify(keys)).map(toEvidence);
+  }
+
+  async loadComponentMembers(ws: WorkspaceId, componentIds: readonly string[]): Promise<{ profiles: ProfileState[]; identifiers: IdentifierState[] }> {
+    return loadComponentMembers(this.s, ws, componentIds);
+  }
+
+  async stats(ws: WorkspaceId): Promise<{ messages: number; profiles: number; identifiers: number; rejected: number }> {
+    return {
+      messages: this.s.countMessages.get(ws)?.n ?? 0,
+      profiles: this.s.countProfiles.get(ws)?.n ?? 0,
+      identifiers: this.s.countIdentifiers.get(ws)?.n ?? 0,
+      rejected: this.s.countRejected.get(ws)?.n ?? 0,
+    };
+  }
+}
+
+interface RejectedRow {
+  seq: number;
+  received_at: number;
+  idx: number | null;
+  message_id: string | null;
+  code: string;
+  reason: string;
+  field: string | null;
+  body: string;
+  source: string;
+}
+
+export type { ProfileState };

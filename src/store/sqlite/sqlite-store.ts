@@ -1,0 +1,90 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Store } from '../ports.ts';
+import { MIGRATIONS } from './schema.ts';
+import { SqliteAdmin } from './sqlite-admin.ts';
+import { SqliteRead } from './sqlite-read.ts';
+import { SqliteWriteTx } from './sqlite-write-tx.ts';
+
+export interface SqliteStoreOptions {
+  /** File path, or `:memory:` for throwaway stores in unit tests. */
+  readonly path: string;
+  /** `full` (default) survives power loss; `normal` survives process crashes only. */
+  readonly synchronous?: 'full' | 'normal';
+}
+
+/**
+ * The embedded store: one SQLite file in WAL mode. Writes go through one connection, one
+ * transaction at a time (callers group-commit many requests into each); reads use a second
+ * connection, so the Profile API sees the last committed state and never a half-applied batch.
+ */
+export function openSqliteStore(options: SqliteStoreOptions): Store {
+  const memory = options.path === ':memory:';
+  if (!memory) mkdirSync(dirname(options.path), { recursive: true });
+  const db = new Database(options.path);
+  db.pragma('journal_mode = WAL');
+  db.pragma(`synchronous = ${options.synchronous ?? 'full'}`);
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  db.pragma('cache_size = -65536');
+  migrate(db);
+  // An in-memory database cannot be shared between connections: read through the writer.
+  const reader = memory ? db : new Database(options.path, { readonly: true });
+  if (!memory) {
+    reader.pragma('busy_timeout = 5000');
+    reader.pragma('cache_size = -65536');
+  }
+
+  const admin = new SqliteAdmin(db);
+  const read = new SqliteRead(reader);
+  const tx = new SqliteWriteTx(db);
+  let queue: Promise<unknown> = Promise.resolve();
+  let closed = false;
+
+  return {
+    kind: 'sqlite',
+    admin,
+    read,
+    write<T>(fn: (t: SqliteWriteTx) => Promise<T>): Promise<T> {
+      const run = async (): Promise<T> => {
+        if (closed) throw new Error('store is closed');
+        db.exec('BEGIN IMMEDIATE');
+        try {
+          const result = await fn(tx);
+          db.exec('COMMIT');
+          return result;
+        } catch (err) {
+          if (db.inTransaction) db.exec('ROLLBACK');
+          throw err;
+        }
+      };
+      // One write transaction at a time: each waits for the previous one, whatever its outcome.
+      const next = queue.then(run, run);
+      queue = next.catch(() => undefined);
+      return next;
+    },
+    async close(): Promise<void> {
+      await queue;
+      if (closed) return;
+      closed = true;
+      if (!memory) {
+        reader.close();
+        db.pragma('wal_checkpoint(TRUNCATE)');
+      }
+      db.close();
+    },
+  };
+}
+
+function migrate(db: Database.Database): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version > MIGRATIONS.length) {
+    throw new Error(`database schema version ${version} is newer than this kith (${MIGRATIONS.length}); upgrade kith`);
+  }
+  if (version === MIGRATIONS.length) return;
+  db.transaction(() => {
+    for (let v = version; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v]!);
+    db.pragma(`user_version = ${MIGRATIONS.length}`);
+  })();
+}

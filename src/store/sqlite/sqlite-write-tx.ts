@@ -1,0 +1,249 @@
+import type Database from 'better-sqlite3';
+import type { IdentifierKey } from '../../identity/identifier.ts';
+import { splitIdentifierKey } from '../../identity/identifier.ts';
+import type {
+  ChangeSet,
+  ComponentState,
+  EvidenceMessage,
+  IdentifierState,
+  ProfileId,
+  ProfileState,
+  WorkspaceId,
+  WriteTx,
+} from '../ports.ts';
+import {
+  EVIDENCE_COLUMNS,
+  IDENTIFIER_COLUMNS,
+  PROFILE_COLUMNS,
+  toEvidence,
+  toIdentifier,
+  toProfile,
+  type EvidenceRow,
+  type IdentifierRow,
+  type ProfileRow,
+} from './sqlite-rows.ts';
+
+/**
+ * The write side of the SQLite store. Lists are passed as one JSON array parameter and expanded
+ * with `json_each`, so each load is one statement whatever the batch size.
+ */
+export class SqliteWriteTx implements WriteTx {
+  private readonly s;
+
+  constructor(private readonly db: Database.Database) {
+    this.s = {
+      existing: db.prepare<[string, string], { message_id: string }>(
+        'SELECT message_id FROM messages WHERE ws = ? AND message_id IN (SELECT value FROM json_each(?))',
+      ),
+      identifiers: db.prepare<[string, string], IdentifierRow>(
+        `SELECT ${IDENTIFIER_COLUMNS} FROM identifiers WHERE ws = ? AND key IN (SELECT value FROM json_each(?))`,
+      ),
+      profiles: db.prepare<[string, string], ProfileRow>(
+        `SELECT ${PROFILE_COLUMNS} FROM profiles WHERE ws = ? AND id IN (SELECT value FROM json_each(?))`,
+      ),
+      components: db.prepare<[string, string], { id: string; max_t: number; max_m: string }>(
+        'SELECT id, max_t, max_m FROM components WHERE ws = ? AND id IN (SELECT value FROM json_each(?))',
+      ),
+      componentProfiles: db.prepare<[string, string], ProfileRow>(
+        `SELECT ${PROFILE_COLUMNS} FROM profiles WHERE ws = ? AND component IN (SELECT value FROM json_each(?))`,
+      ),
+      profileIdentifiers: db.prepare<[string, string], IdentifierRow>(
+        `SELECT ${IDENTIFIER_COLUMNS} FROM identifiers WHERE ws = ? AND profile IN (SELECT value FROM json_each(?))`,
+      ),
+      evidence: db.prepare<[string, string], EvidenceRow>(
+        `SELECT DISTINCT ${EVIDENCE_COLUMNS} FROM identifiers i
+           JOIN evidence e ON e.ident = i.id
+           JOIN messages m ON m.seq = e.seq
+         WHERE i.ws = ? AND i.key IN (SELECT value FROM json_each(?))`,
+      ),
+      upsertIdentifier: db.prepare(
+        `INSERT INTO identifiers (ws, key, type, profile, quarantined, first_t, first_m, first_pos, first_source, last_t, peers)
+         VALUES (@ws, @key, @type, @profile, @quarantined, @first_t, @first_m, @first_pos, @first_source, @last_t, @peers)
+         ON CONFLICT (ws, key) DO UPDATE SET profile = excluded.profile, quarantined = excluded.quarantined,
+           first_t = excluded.first_t, first_m = excluded.first_m, first_pos = excluded.first_pos,
+           first_source = excluded.first_source, last_t = excluded.last_t, peers = excluded.peers
+         RETURNING id`,
+      ),
+      identifierId: db.prepare<[string, string], { id: number }>('SELECT id FROM identifiers WHERE ws = ? AND key = ?'),
+      insertMessage: db.prepare(
+        `INSERT INTO messages (ws, message_id, type, event, t, received_at, source, keys, primary_ident, body)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      insertEvidence: db.prepare('INSERT OR IGNORE INTO evidence (ident, seq) VALUES (?, ?)'),
+      setPrimary: db.prepare('UPDATE messages SET primary_ident = ? WHERE ws = ? AND message_id = ?'),
+      repointProfile: db.prepare('UPDATE identifiers SET profile = ? WHERE ws = ? AND profile = ?'),
+      repointComponent: db.prepare('UPDATE profiles SET component = ? WHERE ws = ? AND component = ?'),
+      deleteIdentifier: db.prepare('DELETE FROM identifiers WHERE ws = ? AND key = ?'),
+      retractedMessages: db.prepare<[number], { seq: number; keys: string; primary_ident: number | null }>(
+        'SELECT m.seq, m.keys, m.primary_ident FROM evidence e JOIN messages m ON m.seq = e.seq WHERE e.ident = ?',
+      ),
+      rewriteKeys: db.prepare('UPDATE messages SET keys = ?, primary_ident = ? WHERE seq = ?'),
+      deleteEvidence: db.prepare('DELETE FROM evidence WHERE ident = ?'),
+      upsertProfile: db.prepare(
+        `INSERT INTO profiles (ws, id, component, founder, founder_t, founder_m, founder_pos, traits, counts, first_t, last_t)
+         VALUES (@ws, @id, @component, @founder, @founder_t, @founder_m, @founder_pos, @traits, @counts, @first_t, @last_t)
+         ON CONFLICT (ws, id) DO UPDATE SET component = excluded.component, founder = excluded.founder,
+           founder_t = excluded.founder_t, founder_m = excluded.founder_m, founder_pos = excluded.founder_pos,
+           traits = excluded.traits, counts = excluded.counts, first_t = excluded.first_t, last_t = excluded.last_t`,
+      ),
+      deleteProfile: db.prepare('DELETE FROM profiles WHERE ws = ? AND id = ?'),
+      upsertComponent: db.prepare(
+        `INSERT INTO components (ws, id, max_t, max_m) VALUES (?, ?, ?, ?)
+         ON CONFLICT (ws, id) DO UPDATE SET max_t = excluded.max_t, max_m = excluded.max_m`,
+      ),
+      deleteComponent: db.prepare('DELETE FROM components WHERE ws = ? AND id = ?'),
+      insertHistory: db.prepare(
+        'INSERT INTO history (ws, kind, profile, related, at, message_id, detail) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ),
+      insertHistoryProfile: db.prepare('INSERT OR IGNORE INTO history_profiles (ws, profile, seq) VALUES (?, ?, ?)'),
+      upsertRedirect: db.prepare(
+        'INSERT INTO redirects (ws, from_id, to_ids) VALUES (?, ?, ?) ON CONFLICT (ws, from_id) DO UPDATE SET to_ids = excluded.to_ids',
+      ),
+      deleteRedirect: db.prepare('DELETE FROM redirects WHERE ws = ? AND from_id = ?'),
+      insertRejected: db.prepare(
+        'INSERT INTO rejected (ws, received_at, idx, message_id, code, reason, field, body, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
+    };
+  }
+
+  async existingMessageIds(ws: WorkspaceId, messageIds: readonly string[]): Promise<Set<string>> {
+    if (messageIds.length === 0) return new Set();
+    return new Set(this.s.existing.all(ws, JSON.stringify(messageIds)).map((r) => r.message_id));
+  }
+
+  async loadIdentifiers(ws: WorkspaceId, keys: readonly IdentifierKey[]): Promise<IdentifierState[]> {
+    if (keys.length === 0) return [];
+    return this.s.identifiers.all(ws, JSON.stringify(keys)).map(toIdentifier);
+  }
+
+  async loadProfiles(ws: WorkspaceId, ids: readonly ProfileId[]): Promise<ProfileState[]> {
+    if (ids.length === 0) return [];
+    return this.s.profiles.all(ws, JSON.stringify(ids)).map(toProfile);
+  }
+
+  async loadComponents(ws: WorkspaceId, ids: readonly string[]): Promise<ComponentState[]> {
+    if (ids.length === 0) return [];
+    return this.s.components.all(ws, JSON.stringify(ids)).map((r) => ({ id: r.id, maxT: r.max_t, maxM: r.max_m }));
+  }
+
+  async loadComponentMembers(ws: WorkspaceId, componentIds: readonly string[]): Promise<{ profiles: ProfileState[]; identifiers: IdentifierState[] }> {
+    return loadComponentMembers(this.s, ws, componentIds);
+  }
+
+  async loadEvidence(ws: WorkspaceId, keys: readonly IdentifierKey[]): Promise<EvidenceMessage[]> {
+    if (keys.length === 0) return [];
+    return this.s.evidence.all(ws, JSON.stringify(keys)).map(toEvidence);
+  }
+
+  async apply(ws: WorkspaceId, c: ChangeSet): Promise<void> {
+    const s = this.s;
+    const ids = new Map<string, number>();
+    const idOf = (key: IdentifierKey): number => {
+      let id = ids.get(key);
+      if (id === undefined) {
+        const row = s.identifierId.get(ws, key);
+        if (row === undefined) throw new Error(`identifier ${key} missing from the store`);
+        id = row.id;
+        ids.set(key, id);
+      }
+      return id;
+    };
+
+    for (const key of c.retractions) this.retract(ws, key);
+    for (const r of c.profileRepoints) s.repointProfile.run(r.to, ws, r.from);
+    for (const r of c.componentRepoints) s.repointComponent.run(r.to, ws, r.from);
+    for (const st of c.identifiers) {
+      const row = s.upsertIdentifier.get({
+        ws,
+        key: st.key,
+        type: splitIdentifierKey(st.key).type,
+        profile: st.profileId,
+        quarantined: st.quarantined ? 1 : 0,
+        first_t: st.firstT,
+        first_m: st.firstM,
+        first_pos: st.firstPos,
+        first_source: st.firstSource,
+        last_t: st.lastT,
+        peers: JSON.stringify(st.peers),
+      }) as { id: number };
+      ids.set(st.key, row.id);
+    }
+    for (const m of c.messages) {
+      const info = s.insertMessage.run(
+        ws,
+        m.messageId,
+        m.type,
+        m.event,
+        m.t,
+        m.receivedAt,
+        m.source,
+        JSON.stringify(m.keys),
+        m.primary === null ? null : idOf(m.primary),
+        m.body,
+      );
+      const seq = Number(info.lastInsertRowid);
+      for (const key of m.keys) s.insertEvidence.run(idOf(key), seq);
+    }
+    for (const p of c.primaries) s.setPrimary.run(p.primary === null ? null : idOf(p.primary), ws, p.messageId);
+    for (const key of c.deletedIdentifiers) s.deleteIdentifier.run(ws, key);
+    for (const id of c.deletedProfiles) s.deleteProfile.run(ws, id);
+    for (const p of c.profiles) {
+      s.upsertProfile.run({
+        ws,
+        id: p.id,
+        component: p.componentId,
+        founder: p.founder,
+        founder_t: p.founderT,
+        founder_m: p.founderM,
+        founder_pos: p.founderPos,
+        traits: JSON.stringify(p.traits),
+        counts: JSON.stringify(p.counts),
+        first_t: p.firstT,
+        last_t: p.lastT,
+      });
+      s.deleteRedirect.run(ws, p.id);
+    }
+    for (const id of c.deletedComponents) s.deleteComponent.run(ws, id);
+    for (const comp of c.components) s.upsertComponent.run(ws, comp.id, comp.maxT, comp.maxM);
+    for (const h of c.history) {
+      const seq = Number(
+        s.insertHistory.run(ws, h.kind, h.profileId, JSON.stringify(h.related), h.at, h.messageId, JSON.stringify(h.detail)).lastInsertRowid,
+      );
+      for (const p of [h.profileId, ...h.related]) if (p !== '') s.insertHistoryProfile.run(ws, p, seq);
+    }
+    const live = new Set(c.profiles.map((p) => p.id));
+    for (const r of c.redirects) if (!live.has(r.from)) s.upsertRedirect.run(ws, r.from, JSON.stringify(r.to));
+    for (const r of c.rejected) {
+      s.insertRejected.run(ws, r.receivedAt, r.index, r.messageId, r.code, r.reason, r.field, r.body, r.source);
+    }
+  }
+
+  /** Removes an identifier from the evidence of every message that carried it. */
+  private retract(ws: WorkspaceId, key: IdentifierKey): void {
+    const row = this.s.identifierId.get(ws, key);
+    if (row === undefined) return;
+    for (const m of this.s.retractedMessages.all(row.id)) {
+      const keys = (JSON.parse(m.keys) as string[]).filter((k) => k !== key);
+      this.s.rewriteKeys.run(JSON.stringify(keys), m.primary_ident === row.id ? null : m.primary_ident, m.seq);
+    }
+    this.s.deleteEvidence.run(row.id);
+  }
+}
+
+type MemberStatements = {
+  componentProfiles: Database.Statement<[string, string], ProfileRow>;
+  profileIdentifiers: Database.Statement<[string, string], IdentifierRow>;
+};
+
+/** Shared by the write and read sides: the profiles of some components and all their identifiers. */
+export function loadComponentMembers(
+  s: MemberStatements,
+  ws: WorkspaceId,
+  componentIds: readonly string[],
+): { profiles: ProfileState[]; identifiers: IdentifierState[] } {
+  if (componentIds.length === 0) return { profiles: [], identifiers: [] };
+  const profiles = s.componentProfiles.all(ws, JSON.stringify(componentIds)).map(toProfile);
+  if (profiles.length === 0) return { profiles, identifiers: [] };
+  const identifiers = s.profileIdentifiers.all(ws, JSON.stringify(profiles.map((p) => p.id))).map(toIdentifier);
+  return { profiles, identifiers };
+}
