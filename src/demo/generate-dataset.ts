@@ -895,9 +895,7 @@ function junkVariant(random: Random, message: Message): Message {
  */
 function chronological(sink: Sink, seed: number): Message[] {
   const { messages, times } = sink;
-  const order = new Uint32Array(messages.length);
-  for (let i = 0; i < order.length; i++) order[i] = i;
-  order.sort((a, b) => (times[a] as number) - (times[b] as number) || a - b);
+  const order = sortedByTime(times);
   const result: Message[] = new Array(order.length);
   for (let n = 0; n < order.length; n++) {
     const i = order[n] as number;
@@ -907,6 +905,54 @@ function chronological(sink: Sink, seed: number): Message[] {
     result[n] = message;
   }
   return result;
+}
+
+/**
+ * The indices of `times` in (time, index) order. A stable counting sort by minute followed by an
+ * insertion sort inside each minute: linear time, several times faster than a comparator sort on
+ * a million entries, because a minute holds only a handful of events.
+ */
+function sortedByTime(times: readonly number[]): Uint32Array {
+  const n = times.length;
+  let min = Infinity;
+  for (const t of times) min = Math.min(min, t);
+  const minute = new Uint32Array(n);
+  let buckets = 0;
+  times.forEach((t, i) => {
+    const b = Math.floor((t - min) / 60_000);
+    minute[i] = b;
+    buckets = Math.max(buckets, b + 1);
+  });
+  // starts[b] is where minute b begins in `order`; starts[buckets] === n.
+  const starts = new Uint32Array(buckets + 1);
+  for (const b of minute) starts[b + 1] = (starts[b + 1] ?? 0) + 1;
+  for (let b = 1; b <= buckets; b++) starts[b] = (starts[b] ?? 0) + (starts[b - 1] ?? 0);
+  const order = new Uint32Array(n);
+  const next = starts.slice(0, buckets);
+  minute.forEach((b, i) => {
+    const slot = next[b] ?? 0;
+    order[slot] = i;
+    next[b] = slot + 1;
+  });
+  for (let b = 0; b < buckets; b++) {
+    insertionSort(order, { from: starts[b] ?? 0, to: starts[b + 1] ?? 0, times });
+  }
+  return order;
+}
+
+/** Sorts order[from, to) by time, stably; the input is already in index order. */
+function insertionSort(order: Uint32Array, range: { from: number; to: number; times: readonly number[] }): void {
+  const { from, to, times } = range;
+  for (let k = from + 1; k < to; k++) {
+    const i = order[k] as number;
+    const t = times[i] as number;
+    let j = k - 1;
+    while (j >= from && (times[order[j] as number] as number) > t) {
+      order[j + 1] = order[j] as number;
+      j--;
+    }
+    order[j + 1] = i;
+  }
 }
 
 /**

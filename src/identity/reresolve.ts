@@ -9,6 +9,7 @@ import type {
 } from '../store/ports.ts';
 import type { IdentifierKey } from './identifier.ts';
 import { replay } from './replay.ts';
+import { changeSet } from '../store/change-set.ts';
 import type { IdentityRules } from './rules.ts';
 
 export interface ReresolveRequest {
@@ -127,20 +128,17 @@ export async function reresolve(tx: WriteTx, ws: { id: WorkspaceId; rules: Ident
     if (primary !== msg.primary) primaries.push({ messageId: msg.messageId, primary });
   }
 
-  await tx.apply(ws.id, {
-    messages: [],
-    profileRepoints: [],
-    componentRepoints: [],
-    identifiers: [...result.identifiers.values()],
-    deletedIdentifiers: [],
-    profiles: result.profiles,
-    deletedProfiles: [...oldProfileIds].filter((id) => !newIds.has(id)),
-    components: result.components,
-    deletedComponents: [...oldComponents],
-    primaries,
-    retractions: [],
-    history,
-    redirects,
-    rejected: [],
-  });
+  await tx.apply(
+    ws.id,
+    changeSet({
+      identifiers: [...result.identifiers.values()],
+      profiles: result.profiles,
+      deletedProfiles: [...oldProfileIds].filter((id) => !newIds.has(id)),
+      components: result.components,
+      deletedComponents: [...oldComponents],
+      primaries,
+      history,
+      redirects,
+    }),
+  );
 }

@@ -183,6 +183,7 @@ export interface EventPage {
 /** Read-only queries of the Profile API and CLI; they see the last committed state. */
 export interface ReadPort {
   findIdentifier(ws: WorkspaceId, key: IdentifierKey): Promise<IdentifierState | undefined>;
+  loadIdentifiers(ws: WorkspaceId, keys: readonly IdentifierKey[]): Promise<IdentifierState[]>;
   loadProfile(ws: WorkspaceId, id: ProfileId): Promise<ProfileState | undefined>;
   redirectOf(ws: WorkspaceId, id: ProfileId): Promise<readonly ProfileId[] | undefined>;
   identifiersOf(ws: WorkspaceId, id: ProfileId): Promise<IdentifierState[]>;

@@ -37,6 +37,9 @@ export class SqliteRead implements ReadPort {
   constructor(db: Database.Database) {
     this.s = {
       identifier: db.prepare<[string, string], IdentifierRow>(`SELECT ${IDENTIFIER_COLUMNS} FROM identifiers WHERE ws = ? AND key = ?`),
+      identifiers: db.prepare<[string, string], IdentifierRow>(
+        `SELECT ${IDENTIFIER_COLUMNS} FROM identifiers WHERE ws = ? AND key IN (SELECT value FROM json_each(?))`,
+      ),
       profile: db.prepare<[string, string], ProfileRow>(`SELECT ${PROFILE_COLUMNS} FROM profiles WHERE ws = ? AND id = ?`),
       redirect: db.prepare<[string, string], { to_ids: string }>('SELECT to_ids FROM redirects WHERE ws = ? AND from_id = ?'),
       profileIdentifiers: db.prepare<[string, string], IdentifierRow>(
@@ -73,6 +76,11 @@ export class SqliteRead implements ReadPort {
   async findIdentifier(ws: WorkspaceId, key: IdentifierKey): Promise<IdentifierState | undefined> {
     const row = this.s.identifier.get(ws, key);
     return row === undefined ? undefined : toIdentifier(row);
+  }
+
+  async loadIdentifiers(ws: WorkspaceId, keys: readonly IdentifierKey[]): Promise<IdentifierState[]> {
+    if (keys.length === 0) return [];
+    return this.s.identifiers.all(ws, JSON.stringify(keys)).map(toIdentifier);
   }
 
   async loadProfile(ws: WorkspaceId, id: ProfileId): Promise<ProfileState | undefined> {

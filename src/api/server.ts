@@ -1,0 +1,95 @@
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { createGunzip, createInflate } from 'node:zlib';
+import type { App } from '../app.ts';
+import { IngestService } from '../ingest/ingest-service.ts';
+import { Authenticator } from './auth.ts';
+import { HttpError } from './http-error.ts';
+import { registerTrackingRoutes } from './tracking-routes.ts';
+import { registerProfileRoutes } from './profile-routes.ts';
+import { registerAdminRoutes } from './admin-routes.ts';
+
+export interface ServerOptions {
+  readonly logger?: FastifyServerOptions['logger'];
+}
+
+/**
+ * Builds the HTTP server: Segment's Tracking API under `/v1/*`, Segment's Profile API under
+ * `/v1/spaces/{workspace}/collections/users/profiles/*` with kith's extensions, and admin routes.
+ * Every error leaves through one handler as `{ error: { code, message, field? } }`.
+ */
+export function buildServer(app: App, options: ServerOptions = {}): FastifyInstance {
+  const server = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: 500 * 1024,
+    requestTimeout: 30_000,
+    keepAliveTimeout: 65_000,
+    forceCloseConnections: false,
+    return503OnClosing: true,
+    genReqId: () => `req_${Math.random().toString(36).slice(2, 12)}`,
+  });
+  const auth = new Authenticator(app.workspaces);
+  const ingest = new IngestService(app.store, app.committer, app.now);
+
+  // Segment's libraries may compress batches; decompress before the body limit is counted.
+  server.addHook('preParsing', async (req, _reply, payload) => {
+    const encoding = req.headers['content-encoding'];
+    if (encoding === undefined || encoding === 'identity') return payload;
+    if (encoding === 'gzip') return payload.pipe(createGunzip());
+    if (encoding === 'deflate') return payload.pipe(createInflate());
+    throw new HttpError(415, 'unsupported_encoding', `content-encoding "${encoding}" is not supported; use gzip or none`);
+  });
+  // Browsers sending with navigator.sendBeacon use text/plain; the body is still JSON.
+  server.addContentTypeParser('text/plain', { parseAs: 'string' }, (_req, body, done) => {
+    try {
+      done(null, JSON.parse(body as string));
+    } catch {
+      done(new HttpError(400, 'invalid_json', 'the request body is not valid JSON'), undefined);
+    }
+  });
+
+  server.setErrorHandler((err, req, reply) => {
+    if (err instanceof HttpError) {
+      void reply.status(err.status).send({ error: { code: err.code, message: err.message, ...(err.field === undefined ? {} : { field: err.field }) }, ...err.extra });
+      return;
+    }
+    const e = err as { statusCode?: number; code?: string; message?: string };
+    const status = e.statusCode ?? 500;
+    if (status < 500) {
+      void reply.status(status).send({ error: { code: fastifyCode(e.code, status), message: fastifyMessage(e.code, e.message ?? 'bad request') } });
+      return;
+    }
+    req.log.error({ err }, 'request failed');
+    void reply.status(500).send({ error: { code: 'internal', message: 'internal error; the request was not applied' } });
+  });
+  server.setNotFoundHandler((req, reply) => {
+    void reply.status(404).send({ error: { code: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` } });
+  });
+
+  server.get('/health', async () => ({ status: 'ok' }));
+  registerTrackingRoutes(server, { auth, ingest });
+  registerProfileRoutes(server, { auth, app });
+  registerAdminRoutes(server, { auth, app });
+  return server;
+}
+
+function fastifyCode(code: string | undefined, status: number): string {
+  switch (code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return 'body_too_large';
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return 'unsupported_media_type';
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return 'empty_body';
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return 'invalid_content_length';
+    default:
+      if (status === 400) return 'invalid_json';
+      return 'bad_request';
+  }
+}
+
+function fastifyMessage(code: string | undefined, message: string): string {
+  if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') return 'request body is larger than the limit (500 KB for a batch, 32 KB for one message)';
+  if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return 'send the body as application/json';
+  return message;
+}

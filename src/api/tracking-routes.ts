@@ -1,0 +1,48 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { MessageType } from '../spec/segment-message.ts';
+import { MAX_BATCH_BYTES, MAX_MESSAGE_BYTES } from '../spec/validate-message.ts';
+import type { IngestResult, IngestService } from '../ingest/ingest-service.ts';
+import { keyFromHeaders, type Authenticator } from './auth.ts';
+import { HttpError } from './http-error.ts';
+
+const SINGLE_TYPES: readonly MessageType[] = ['identify', 'track', 'page', 'screen', 'group', 'alias'];
+
+/**
+ * Segment's HTTP Tracking API. The write key comes as the HTTP Basic username or as `writeKey` in
+ * the body. A 200 means every accepted message is durable and already visible in its profile.
+ * Per-message problems in a batch are listed in `rejected` while the valid messages are accepted.
+ */
+export function registerTrackingRoutes(server: FastifyInstance, deps: { auth: Authenticator; ingest: IngestService }): void {
+  const principalOf = async (req: FastifyRequest) => {
+    const body = req.body as Record<string, unknown> | null | undefined;
+    const bodyKey = typeof body === 'object' && body !== null && typeof body.writeKey === 'string' ? body.writeKey : undefined;
+    return deps.auth.require(keyFromHeaders(req) ?? bodyKey, 'write');
+  };
+
+  for (const type of SINGLE_TYPES) {
+    // A little above 32 KB: the message itself is measured by the validator, which names the limit.
+    server.post(`/v1/${type}`, { bodyLimit: MAX_MESSAGE_BYTES + 4096 }, async (req, reply) => {
+      const principal = await principalOf(req);
+      const result = await deps.ingest.single(principal.workspace, principal.key.source, type, req.body);
+      return reply.status(result.ok ? 200 : 400).send(responseBody(result));
+    });
+  }
+  for (const path of ['/v1/batch', '/v1/import']) {
+    server.post(path, { bodyLimit: MAX_BATCH_BYTES }, async (req, reply) => {
+      const principal = await principalOf(req);
+      const result = await deps.ingest.batch(principal.workspace, principal.key.source, req.body);
+      return reply.status(result.ok ? 200 : 400).send(responseBody(result));
+    });
+  }
+}
+
+function responseBody(result: IngestResult): Record<string, unknown> {
+  if (!result.ok) {
+    const { code, message, field } = result.problem;
+    if (result.rejected.length === 0 && code === 'invalid_batch') {
+      throw new HttpError(400, code, message, field);
+    }
+    return { success: false, error: { code, message, ...(field === undefined ? {} : { field }) }, rejected: result.rejected };
+  }
+  return { success: true, accepted: result.accepted, duplicates: result.duplicates, rejected: result.rejected };
+}

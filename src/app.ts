@@ -1,0 +1,38 @@
+import type { Config } from './config.ts';
+import type { Store } from './store/ports.ts';
+import { openSqliteStore } from './store/sqlite/sqlite-store.ts';
+import { GroupCommitter } from './ingest/group-commit.ts';
+import { WorkspaceService } from './workspace/workspace-service.ts';
+
+/** The services every entry point (HTTP server, CLI commands) is built from. */
+export interface App {
+  readonly store: Store;
+  readonly workspaces: WorkspaceService;
+  readonly committer: GroupCommitter;
+  readonly now: () => number;
+  close(): Promise<void>;
+}
+
+/** The composition root: chooses the store for the configured location and wires the services. */
+export function createApp(config: Pick<Config, 'db'>, options: { now?: () => number } = {}): App {
+  const now = options.now ?? Date.now;
+  const store = openStore(config.db);
+  const committer = new GroupCommitter(store, { now });
+  return {
+    store,
+    workspaces: new WorkspaceService(store, now),
+    committer,
+    now,
+    async close() {
+      await committer.flushed();
+      await store.close();
+    },
+  };
+}
+
+function openStore(location: string): Store {
+  if (/^postgres(ql)?:\/\//.test(location)) {
+    throw new Error('PostgreSQL is not supported yet: use a SQLite file path for --db');
+  }
+  return openSqliteStore({ path: location });
+}

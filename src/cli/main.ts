@@ -1,0 +1,43 @@
+import { Command, CommanderError } from 'commander';
+import { registerServe } from './serve.ts';
+import { registerWorkspace } from './workspace.ts';
+import { registerProfile } from './profile.ts';
+import { registerExplain } from './explain.ts';
+import { registerDemo } from './demo.ts';
+import { registerRejected } from './rejected.ts';
+import { registerUnlink } from './unlink.ts';
+import { registerRules } from './rules.ts';
+import { CliError } from './cli-error.ts';
+
+/**
+ * The `kith` command. Each subcommand lives in its own file; this one only assembles them and
+ * turns every failure into one clear line on stderr and a non-zero exit code.
+ */
+export async function main(argv: readonly string[]): Promise<number> {
+  const program = new Command('kith')
+    .description('kith — a customer data platform with a real-time, explainable identity graph')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'kith: ')) });
+  registerServe(program);
+  registerWorkspace(program);
+  registerProfile(program);
+  registerExplain(program);
+  registerUnlink(program);
+  registerRules(program);
+  registerRejected(program);
+  registerDemo(program);
+  try {
+    await program.parseAsync(argv as string[], { from: 'user' });
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    if (err instanceof CliError) {
+      process.stderr.write(`kith: ${err.message}\n`);
+      return err.exitCode;
+    }
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`kith: ${message.split('\n')[0]}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,42 @@
+import type { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import { parseRules } from '../identity/parse-rules.ts';
+import { CliError } from './cli-error.ts';
+import { dbOption, requireWorkspace, withApp, workspaceOption } from './common.ts';
+
+/** `kith rules get` and `kith rules set FILE|JSON`: the workspace's identity rules. */
+export function registerRules(program: Command): void {
+  const rules = program.command('rules').description("read or change a workspace's identity rules");
+  rules
+    .command('get')
+    .description('print the rules as JSON')
+    .addOption(dbOption())
+    .addOption(workspaceOption())
+    .action(async (opts: { db?: string; workspace: string }) => {
+      await withApp(opts, async (app) => {
+        const ws = await requireWorkspace(app, opts.workspace);
+        process.stdout.write(`${JSON.stringify(ws.rules, null, 2)}\n`);
+      });
+    });
+  rules
+    .command('set')
+    .description('change rules: a JSON document (or @file.json) merged over the current rules')
+    .argument('<json>', 'e.g. \'{"types":{"email":{"limit":2}}}\' or @rules.json')
+    .addOption(dbOption())
+    .addOption(workspaceOption())
+    .action(async (text: string, opts: { db?: string; workspace: string }) => {
+      let raw: unknown;
+      try {
+        raw = JSON.parse(text.startsWith('@') ? readFileSync(text.slice(1), 'utf8') : text);
+      } catch (err) {
+        throw new CliError(`rules are not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      await withApp(opts, async (app) => {
+        const ws = await requireWorkspace(app, opts.workspace);
+        const checked = parseRules(raw, ws.rules);
+        if (!checked.ok) throw new CliError(`invalid rules${checked.field === '' ? '' : ` at ${checked.field}`}: ${checked.message}`);
+        await app.workspaces.setRules(ws.id, checked.rules);
+        process.stdout.write(`${JSON.stringify(checked.rules, null, 2)}\n`);
+      });
+    });
+}

@@ -1,0 +1,124 @@
+import type { EvidenceMessage, ReadPort, Workspace } from '../store/ports.ts';
+import type { IdentifierKey } from './identifier.ts';
+import { replay, type LinkTrace } from './replay.ts';
+import { loadClosedEvidence } from './reresolve.ts';
+
+export interface EvidenceStep {
+  readonly from: IdentifierKey;
+  readonly to: IdentifierKey;
+  readonly messageId: string;
+  readonly messageType: string;
+  readonly source: string;
+  readonly timestamp: string;
+  readonly rule: string;
+}
+
+export interface KeptApart {
+  readonly messageId: string;
+  readonly timestamp: string;
+  readonly identifier: IdentifierKey;
+  readonly refusedJoining: IdentifierKey;
+  readonly rule: string;
+}
+
+export type Explanation =
+  | { linked: true; profileId: string; path: EvidenceStep[] }
+  | { linked: false; reason: string; keptApartBy: KeptApart[] };
+
+/**
+ * Why are two identifiers in one profile, or why not? Replays their component's evidence with
+ * tracing on, then walks the links that joined them (each one a message, its source and time, and
+ * the rule that made it) or lists the refusals (the rule that kept them apart).
+ */
+export async function explain(read: ReadPort, ws: Workspace, a: IdentifierKey, b: IdentifierKey): Promise<Explanation> {
+  const states = new Map((await read.loadIdentifiers(ws.id, [a, b])).map((s) => [s.key, s]));
+  for (const key of [a, b]) {
+    const s = states.get(key);
+    if (s === undefined) return { linked: false, reason: `no evidence mentions ${key}`, keptApartBy: [] };
+    if (s.quarantined) {
+      return {
+        linked: false,
+        reason: `${key} is quarantined: it appeared with more than ${ws.rules.quarantine.maxPeers} distinct values of one of ${ws.rules.quarantine.peerTypes.join(', ')}, so it links nobody`,
+        keptApartBy: [],
+      };
+    }
+  }
+  if (a === b) {
+    return { linked: true, profileId: states.get(a)!.profileId ?? '', path: [] };
+  }
+  const closed = await loadClosedEvidence(read, ws.id, [a, b], []);
+  const quarantined = new Set([...closed.identifiers.values()].filter((s) => s.quarantined).map((s) => s.key));
+  const result = replay({ ws: ws.id, rules: ws.rules, messages: closed.messages, quarantined, trace: true });
+  const byId = new Map(closed.messages.map((m) => [m.messageId, m]));
+  const profileA = result.identifiers.get(a)?.profileId ?? null;
+  const profileB = result.identifiers.get(b)?.profileId ?? null;
+
+  if (profileA !== null && profileA === profileB) {
+    return { linked: true, profileId: profileA, path: findPath(result.links, a, b).map((link) => step(link, byId.get(link.messageId)!)) };
+  }
+  const componentOf = (k: IdentifierKey): string | undefined => {
+    const pid = result.identifiers.get(k)?.profileId;
+    return result.profiles.find((p) => p.id === pid)?.componentId;
+  };
+  if (componentOf(a) !== componentOf(b)) {
+    return { linked: false, reason: `no chain of evidence connects ${a} and ${b}`, keptApartBy: [] };
+  }
+  const profileOf = (k: IdentifierKey): string | null => result.identifiers.get(k)?.profileId ?? null;
+  const pair = new Set<string | null>([profileA, profileB]);
+  const refusals = result.refusals.filter((r) => pair.has(profileOf(r.key)) && pair.has(profileOf(r.into)));
+  return {
+    linked: false,
+    reason: `evidence connects ${a} and ${b}, but joining them would break an identity rule`,
+    keptApartBy: refusals.map((r) => ({
+      messageId: r.messageId,
+      timestamp: new Date(r.t).toISOString(),
+      identifier: r.key,
+      refusedJoining: r.into,
+      rule: `at most ${r.limit} ${r.type} per profile`,
+    })),
+  };
+}
+
+function step(link: LinkTrace, msg: EvidenceMessage): EvidenceStep {
+  return {
+    from: link.from,
+    to: link.to,
+    messageId: link.messageId,
+    messageType: msg.type,
+    source: msg.source,
+    timestamp: new Date(msg.t).toISOString(),
+    rule: `seen together in one ${msg.type} message`,
+  };
+}
+
+/** Breadth-first search over the links (a spanning forest), so the path is the shortest chain. */
+function findPath(links: readonly LinkTrace[], a: IdentifierKey, b: IdentifierKey): LinkTrace[] {
+  const adjacent = new Map<IdentifierKey, Array<{ next: IdentifierKey; link: LinkTrace }>>();
+  for (const link of links) {
+    if (!adjacent.has(link.from)) adjacent.set(link.from, []);
+    if (!adjacent.has(link.to)) adjacent.set(link.to, []);
+    adjacent.get(link.from)!.push({ next: link.to, link });
+    adjacent.get(link.to)!.push({ next: link.from, link });
+  }
+  const previous = new Map<IdentifierKey, { from: IdentifierKey; link: LinkTrace }>();
+  const queue: IdentifierKey[] = [a];
+  const seen = new Set<IdentifierKey>([a]);
+  while (queue.length > 0) {
+    const current = queue.shift()!;
+    if (current === b) break;
+    for (const { next, link } of adjacent.get(current) ?? []) {
+      if (seen.has(next)) continue;
+      seen.add(next);
+      previous.set(next, { from: current, link });
+      queue.push(next);
+    }
+  }
+  const path: LinkTrace[] = [];
+  for (let k = b; k !== a; ) {
+    const p = previous.get(k);
+    if (p === undefined) return [];
+    path.unshift({ ...p.link, from: p.from, to: k });
+    k = p.from;
+  }
+  return path;
+}

@@ -1,0 +1,42 @@
+import type { HistoryRecord, ReadPort, Workspace } from '../store/ports.ts';
+import type { JsonObject } from '../spec/segment-message.ts';
+import { lookupProfile } from './profile-lookup.ts';
+import { traitValues } from './traits.ts';
+
+export interface ProfileView {
+  readonly profileId: string;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly identifiers: ReadonlyArray<{ type: string; value: string; firstSeen: string; source: string }>;
+  readonly traits: JsonObject;
+  readonly recentEvents: ReadonlyArray<{ timestamp: string; type: string; event: string | null; messageId: string; source: string }>;
+  readonly history: ReadonlyArray<{ at: string; kind: string; profileId: string; related: readonly string[]; messageId: string | null; detail: JsonObject }>;
+}
+
+export type ProfileViewResult = { ok: true; view: ProfileView } | { ok: false; message: string };
+
+/** Everything about one profile in one object: what `kith profile` prints. */
+export async function profileView(read: ReadPort, ws: Workspace, text: string, eventLimit = 10): Promise<ProfileViewResult> {
+  const found = await lookupProfile(read, ws, text);
+  if (found.kind !== 'found') return { ok: false, message: found.message };
+  const p = found.profile;
+  const identifiers = (await read.identifiersOf(ws.id, p.id)).sort((a, b) => a.firstT - b.firstT || (a.key < b.key ? -1 : 1));
+  const events = await read.eventsOf(ws.id, p.id, { limit: eventLimit, cursor: null });
+  const history: HistoryRecord[] = await read.historyOf(ws.id, [p.id]);
+  const iso = (t: number): string => new Date(t).toISOString();
+  return {
+    ok: true,
+    view: {
+      profileId: p.id,
+      createdAt: iso(p.firstT),
+      updatedAt: iso(p.lastT),
+      identifiers: identifiers.map((s) => {
+        const at = s.key.indexOf(':');
+        return { type: s.key.slice(0, at), value: s.key.slice(at + 1), firstSeen: iso(s.firstT), source: s.firstSource };
+      }),
+      traits: traitValues(p.traits),
+      recentEvents: events.events.map((e) => ({ timestamp: iso(e.t), type: e.type, event: e.event, messageId: e.messageId, source: e.source })),
+      history: history.map((h) => ({ at: iso(h.at), kind: h.kind, profileId: h.profileId, related: h.related, messageId: h.messageId, detail: h.detail })),
+    },
+  };
+}
