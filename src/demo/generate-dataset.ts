@@ -276,12 +276,12 @@ type Message = Record<string, unknown>;
 interface World {
   readonly random: Random;
   readonly ids: IdFactory;
-  readonly window: Window;
+  readonly window: TimeWindow;
   readonly sink: Sink;
 }
 
 /** Session starts are drawn uniformly in [from, from + span). */
-interface Window {
+interface TimeWindow {
   readonly from: number;
   readonly span: number;
 }
