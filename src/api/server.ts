@@ -25,6 +25,10 @@ export function buildServer(app: App, options: ServerOptions = {}): FastifyInsta
     keepAliveTimeout: 65_000,
     forceCloseConnections: false,
     return503OnClosing: true,
+    // The validator drops these keys itself; refusing the whole body here would cost a batch's
+    // valid messages their acceptance because one neighbour carried a hostile key.
+    onProtoPoisoning: 'remove',
+    onConstructorPoisoning: 'remove',
     genReqId: () => `req_${Math.random().toString(36).slice(2, 12)}`,
   });
   const auth = new Authenticator(app.workspaces);
@@ -34,8 +38,7 @@ export function buildServer(app: App, options: ServerOptions = {}): FastifyInsta
   server.addHook('preParsing', async (req, _reply, payload) => {
     const encoding = req.headers['content-encoding'];
     if (encoding === undefined || encoding === 'identity') return payload;
-    if (encoding === 'gzip') return payload.pipe(createGunzip());
-    if (encoding === 'deflate') return payload.pipe(createInflate());
+    if (encoding === 'gzip' || encoding === 'deflate') return decompress(payload, encoding);
     throw new HttpError(415, 'unsupported_encoding', `content-encoding "${encoding}" is not supported; use gzip or none`);
   });
   // Browsers sending with navigator.sendBeacon use text/plain; the body is still JSON.
@@ -70,6 +73,23 @@ export function buildServer(app: App, options: ServerOptions = {}): FastifyInsta
   registerProfileRoutes(server, { auth, app });
   registerAdminRoutes(server, { auth, app });
   return server;
+}
+
+/**
+ * Inflates a compressed body. Fastify checks Content-Length against `receivedEncodedLength`, so the
+ * returned stream reports the compressed bytes it consumed, while the body limit applies to the
+ * inflated bytes (a small bomb cannot grow past it).
+ */
+function decompress(payload: NodeJS.ReadableStream, encoding: 'gzip' | 'deflate'): NodeJS.ReadableStream {
+  const inflate = encoding === 'gzip' ? createGunzip() : createInflate();
+  const counted = inflate as typeof inflate & { receivedEncodedLength: number };
+  counted.receivedEncodedLength = 0;
+  payload.on('data', (chunk: Buffer) => {
+    counted.receivedEncodedLength += chunk.length;
+  });
+  payload.on('error', (err) => inflate.destroy(err));
+  inflate.on('error', () => undefined);
+  return payload.pipe(inflate);
 }
 
 function fastifyCode(code: string | undefined, status: number): string {

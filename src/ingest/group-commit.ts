@@ -27,6 +27,7 @@ export interface GroupCommitOptions {
 export class GroupCommitter {
   private queue: Pending[] = [];
   private running = false;
+  private scheduled = false;
   private readonly maxMessages: number;
   private readonly now: () => number;
   private idle: Array<() => void> = [];
@@ -42,13 +43,26 @@ export class GroupCommitter {
   submit(ws: { id: WorkspaceId; rules: IdentityRules }, messages: readonly PreparedMessage[]): Promise<Map<string, MessageOutcome>> {
     return new Promise((resolve, reject) => {
       this.queue.push({ ws, messages, resolve, reject });
-      if (!this.running) void this.drain();
+      this.schedule();
+    });
+  }
+
+  /**
+   * Starts a drain on the next turn of the event loop rather than now, so that every request whose
+   * body has already arrived is parsed and queued first and joins the same transaction.
+   */
+  private schedule(): void {
+    if (this.running || this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.drain();
     });
   }
 
   /** Resolves once every submitted request has been committed or failed. */
   async flushed(): Promise<void> {
-    if (!this.running && this.queue.length === 0) return;
+    if (!this.running && !this.scheduled && this.queue.length === 0) return;
     await new Promise<void>((resolve) => this.idle.push(resolve));
   }
 
@@ -64,6 +78,8 @@ export class GroupCommitter {
           count += p.messages.length;
         }
         await this.commit(group, count);
+        // Let requests that arrived during the commit be parsed and queued before the next group.
+        await new Promise<void>((resolve) => setImmediate(resolve));
       }
     } finally {
       this.running = false;
