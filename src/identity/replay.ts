@@ -90,11 +90,8 @@ export function replay(input: ReplayInput): ReplayOutput {
           firstM: msg.messageId,
           firstPos: pos,
           firstSource: msg.source,
-          lastT: msg.t,
           peers: {},
         });
-      } else if (msg.t > found.lastT) {
-        found.lastT = msg.t;
       }
       for (const other of msg.keys) if (other !== key) addPeer(identifiers.get(key)!, other, rules);
     });
@@ -181,10 +178,7 @@ export function replay(input: ReplayInput): ReplayOutput {
       };
       profileOfRoot.set(r, profile);
     }
-    const state = identifiers.get(key)!;
-    state.profileId = profile.id;
-    if (state.firstT < profile.firstT) profile.firstT = state.firstT;
-    if (state.lastT > profile.lastT) profile.lastT = state.lastT;
+    identifiers.get(key)!.profileId = profile.id;
   }
 
   const profileByKey = (key: IdentifierKey): ProfileState | undefined => {
@@ -194,6 +188,13 @@ export function replay(input: ReplayInput): ReplayOutput {
   for (const msg of messages) {
     const primary = primaries.get(msg.messageId);
     if (primary === null || primary === undefined) continue;
+    // A profile's time span covers every message that touches it, linked or refused.
+    for (const key of msg.keys) {
+      const p = excluded(key) ? undefined : profileByKey(key);
+      if (p === undefined) continue;
+      if (msg.t < p.firstT) p.firstT = msg.t;
+      if (msg.t > p.lastT) p.lastT = msg.t;
+    }
     const profile = profileByKey(primary)!;
     const component = componentOfRaw.get(rawRoot(primary))!;
     if (compareEventKeys({ t: msg.t, m: msg.messageId }, { t: component.maxT, m: component.maxM }) > 0) {

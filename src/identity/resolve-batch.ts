@@ -131,28 +131,30 @@ class BatchResolver {
     });
     const stored = set.messages[set.messages.length - 1]!;
 
-    // Identifier bookkeeping that does not depend on linking: first/last evidence and peers.
+    // Identifier bookkeeping that does not depend on linking: first evidence and peers. Rows are
+    // rewritten only when something persisted changes, which keeps the write set small.
     const created: IdentifierState[] = [];
     const newlyQuarantined: IdentifierState[] = [];
     m.keys.forEach((key, pos) => {
       let state = set.identifiers.get(key);
+      let changed = false;
       if (state === undefined) {
-        state = { key, profileId: null, quarantined: false, firstT: m.t, firstM: m.messageId, firstPos: pos, firstSource: m.source, lastT: m.t, peers: {} };
+        state = { key, profileId: null, quarantined: false, firstT: m.t, firstM: m.messageId, firstPos: pos, firstSource: m.source, peers: {} };
+        set.identifiers.set(key, state);
         created.push(state);
-      } else if (!state.quarantined) {
-        if (compareFirstKeys({ firstT: m.t, firstM: m.messageId, firstPos: pos }, state) < 0) {
-          state.firstT = m.t;
-          state.firstM = m.messageId;
-          state.firstPos = pos;
-          state.firstSource = m.source;
-        }
-        if (m.t > state.lastT) state.lastT = m.t;
+        changed = true;
+      } else if (!state.quarantined && compareFirstKeys({ firstT: m.t, firstM: m.messageId, firstPos: pos }, state) < 0) {
+        state.firstT = m.t;
+        state.firstM = m.messageId;
+        state.firstPos = pos;
+        state.firstSource = m.source;
+        changed = true;
       }
       if (!state.quarantined) {
-        for (const other of m.keys) if (other !== key) addPeer(state, other, this.rules);
+        for (const other of m.keys) if (other !== key && addPeer(state, other, this.rules)) changed = true;
         if (isOverPeerLimit(state, this.rules)) newlyQuarantined.push(state);
       }
-      set.touchIdentifier(state);
+      if (changed) set.touchIdentifier(state);
     });
 
     const live = m.keys.filter((k) => !set.identifiers.get(k)!.quarantined && !newlyQuarantined.some((q) => q.key === k));
@@ -189,7 +191,7 @@ class BatchResolver {
       return c !== undefined && compareEventKeys(key, { t: c.maxT, m: c.maxM }) > 0;
     });
     if (isLatest) {
-      this.append(m, live, created, touchedComponents);
+      this.append(m, live, touchedComponents);
     } else if (touchedProfiles.size === 1 && this.fits([...touchedProfiles][0]!, created)) {
       this.absorb(m, [...touchedProfiles][0]!, created);
     } else {
@@ -213,48 +215,53 @@ class BatchResolver {
     this.deferredMessageIds.push(m.messageId);
   }
 
-  /** The message is newer than all evidence it touches: link greedily, exactly as replay would. */
-  private append(m: PreparedMessage, live: IdentifierKey[], created: IdentifierState[], components: Set<string>): void {
+  /**
+   * The message is newer than all evidence it touches: link greedily, exactly as replay would. New
+   * identifiers start as unsaved groups and only become profiles of their own if they cannot join
+   * (so a first login does not create and immediately merge away a throwaway profile).
+   */
+  private append(m: PreparedMessage, live: IdentifierKey[], components: Set<string>): void {
     const { set } = this;
-    const createdKeys = new Set(created.map((s) => s.key));
-    const newProfiles: ProfileState[] = [];
-    const groupOf = (key: IdentifierKey): ProfileState => {
+    type Group = ProfileState | { fresh: IdentifierState[]; counts: Record<string, number> };
+    const isFresh = (g: Group): g is { fresh: IdentifierState[]; counts: Record<string, number> } => 'fresh' in g;
+    const groupOf = (key: IdentifierKey): Group => {
       const found = set.profileOf(key);
       if (found !== undefined) return found;
-      const p = this.newProfile(set.identifiers.get(key)!, '');
-      newProfiles.push(p);
-      return p;
+      return { fresh: [set.identifiers.get(key)!], counts: { [splitIdentifierKey(key).type]: 1 } };
     };
+    const leftovers: Array<{ fresh: IdentifierState[] }> = [];
     let base = groupOf(live[0]!);
     for (const key of live.slice(1)) {
-      if (createdKeys.has(key) && set.identifiers.get(key)!.profileId === null) {
-        const type = splitIdentifierKey(key).type;
-        if (limitViolation(base, { counts: { [type]: 1 } }, this.rules) === undefined) {
-          this.addToProfile(base, set.identifiers.get(key)!);
-          continue;
-        }
-      }
       const g = groupOf(key);
       if (g === base) continue;
-      if (limitViolation(base, g, this.rules) !== undefined) continue;
-      base = this.merge(base, g, m.messageId);
+      if (limitViolation(base, g, this.rules) !== undefined) {
+        if (isFresh(g)) leftovers.push(g);
+        continue;
+      }
+      if (isFresh(g)) {
+        if (isFresh(base)) {
+          base.fresh.push(...g.fresh);
+          for (const [t, n] of Object.entries(g.counts)) base.counts[t] = (base.counts[t] ?? 0) + n;
+        } else {
+          for (const s of g.fresh) this.addToProfile(base, s);
+        }
+      } else if (isFresh(base)) {
+        for (const s of base.fresh) this.addToProfile(g, s);
+        base = g;
+      } else {
+        base = this.merge(base, g, m.messageId);
+      }
     }
 
     // One raw component now holds everything the message touched.
-    let target: string;
     const touched = [...components];
-    if (touched.length > 0) {
-      target = touched[0]!;
-      for (const other of touched.slice(1)) set.moveComponent(other, target);
-    } else {
-      target = newComponentId();
-      set.touchComponent({ id: target, maxT: m.t, maxM: m.messageId });
+    const target = touched[0] ?? newComponentId();
+    for (const other of touched.slice(1)) set.moveComponent(other, target);
+    set.touchComponent({ id: target, maxT: m.t, maxM: m.messageId });
+    for (const g of isFresh(base) ? [base, ...leftovers] : leftovers) {
+      const profile = this.newProfile(g.fresh[0]!, target);
+      for (const s of g.fresh.slice(1)) this.addToProfile(profile, s);
     }
-    const component = set.components.get(target)!;
-    component.maxT = m.t;
-    component.maxM = m.messageId;
-    set.touchComponent(component);
-    for (const p of newProfiles) if (set.profiles.has(p.id)) p.componentId = target;
 
     this.touchProfilesOf(live, m);
     if (m.traits !== null && m.type === 'identify') {
@@ -268,7 +275,7 @@ class BatchResolver {
     for (const s of created) this.addToProfile(profile, s);
     this.touchProfilesOf(m.keys.filter((k) => this.set.profileOf(k) === profile), m);
     if (m.traits !== null && m.type === 'identify') applyTraits(profile.traits, m.traits, m.t, m.messageId);
-    this.rekeyIfFounderChanged(profile, m.messageId);
+    this.rekeyIfFounderChanged(profile, m, m.messageId);
   }
 
   /** True when adding these new identifiers to the profile keeps every type within its limit. */
@@ -297,7 +304,7 @@ class BatchResolver {
       traits: {},
       counts: { [type]: 1 },
       firstT: founder.firstT,
-      lastT: founder.lastT,
+      lastT: founder.firstT,
     };
     founder.profileId = profile.id;
     this.set.touchIdentifier(founder);
@@ -342,9 +349,11 @@ class BatchResolver {
    * profile id is a function of the founder, so the profile takes the new id and the old one
    * redirects to it.
    */
-  private rekeyIfFounderChanged(profile: ProfileState, messageId: string): void {
+  private rekeyIfFounderChanged(profile: ProfileState, m: PreparedMessage, messageId: string): void {
+    // Only this message's identifiers can have gained earlier first evidence.
     let founder: IdentifierState | undefined;
-    for (const s of this.set.identifiers.values()) {
+    for (const key of m.keys) {
+      const s = this.set.identifiers.get(key)!;
       if (s.profileId === null || this.set.resolveProfileId(s.profileId) !== profile.id) continue;
       if (compareFirstKeys(s, { firstT: profile.founderT, firstM: profile.founderM, firstPos: profile.founderPos }) < 0) {
         if (founder === undefined || compareFirstKeys(s, founder) < 0) founder = s;

@@ -81,9 +81,7 @@ export class WorkingSet {
     this.deletedProfiles.add(from.id);
     this.redirects.set(from.id, [to.id]);
     this.redirects.delete(to.id);
-    for (const state of this.identifiers.values()) {
-      if (state.profileId === from.id) state.profileId = to.id;
-    }
+    // Identifiers still naming `from` are found through the redirect; the store repoints the rows.
   }
 
   /** Every profile of component `from` now belongs to `to`. */

@@ -57,7 +57,6 @@ export interface IdentifierState {
   firstM: string;
   firstPos: number;
   firstSource: string;
-  lastT: number;
   /** Distinct co-occurring identifiers of the quarantine peer types, capped at maxPeers + 1 each. */
   peers: Record<string, IdentifierKey[]>;
 }

@@ -48,7 +48,6 @@ export const MIGRATIONS: readonly string[] = [
     first_m TEXT NOT NULL,
     first_pos INTEGER NOT NULL,
     first_source TEXT NOT NULL,
-    last_t INTEGER NOT NULL,
     peers TEXT NOT NULL,
     UNIQUE (ws, key)
   );

@@ -12,11 +12,10 @@ export interface IdentifierRow {
   first_m: string;
   first_pos: number;
   first_source: string;
-  last_t: number;
   peers: string;
 }
 
-export const IDENTIFIER_COLUMNS = 'id, key, profile, quarantined, first_t, first_m, first_pos, first_source, last_t, peers';
+export const IDENTIFIER_COLUMNS = 'id, key, profile, quarantined, first_t, first_m, first_pos, first_source, peers';
 
 export function toIdentifier(row: IdentifierRow): IdentifierState {
   return {
@@ -27,7 +26,6 @@ export function toIdentifier(row: IdentifierRow): IdentifierState {
     firstM: row.first_m,
     firstPos: row.first_pos,
     firstSource: row.first_source,
-    lastT: row.last_t,
     peers: JSON.parse(row.peers) as Record<string, IdentifierKey[]>,
   };
 }

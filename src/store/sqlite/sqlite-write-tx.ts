@@ -57,11 +57,11 @@ export class SqliteWriteTx implements WriteTx {
          WHERE i.ws = ? AND i.key IN (SELECT value FROM json_each(?))`,
       ),
       upsertIdentifier: db.prepare(
-        `INSERT INTO identifiers (ws, key, type, profile, quarantined, first_t, first_m, first_pos, first_source, last_t, peers)
-         VALUES (@ws, @key, @type, @profile, @quarantined, @first_t, @first_m, @first_pos, @first_source, @last_t, @peers)
+        `INSERT INTO identifiers (ws, key, type, profile, quarantined, first_t, first_m, first_pos, first_source, peers)
+         VALUES (@ws, @key, @type, @profile, @quarantined, @first_t, @first_m, @first_pos, @first_source, @peers)
          ON CONFLICT (ws, key) DO UPDATE SET profile = excluded.profile, quarantined = excluded.quarantined,
            first_t = excluded.first_t, first_m = excluded.first_m, first_pos = excluded.first_pos,
-           first_source = excluded.first_source, last_t = excluded.last_t, peers = excluded.peers
+           first_source = excluded.first_source, peers = excluded.peers
          RETURNING id`,
       ),
       identifierId: db.prepare<[string, string], { id: number }>('SELECT id FROM identifiers WHERE ws = ? AND key = ?'),
@@ -163,7 +163,6 @@ export class SqliteWriteTx implements WriteTx {
         first_m: st.firstM,
         first_pos: st.firstPos,
         first_source: st.firstSource,
-        last_t: st.lastT,
         peers: JSON.stringify(st.peers),
       }) as { id: number };
       ids.set(st.key, row.id);
