@@ -13,6 +13,8 @@ export function addPeer(state: IdentifierState, other: IdentifierKey, rules: Ide
   const list = (state.peers[type] ??= []);
   if (list.length > rules.quarantine.maxPeers || list.includes(other)) return false;
   list.push(other);
+  // Kept sorted so that the same set of peers is stored the same way whatever the arrival order.
+  list.sort();
   return true;
 }
 

@@ -240,8 +240,14 @@ function union(a: Group, b: Group): Group {
   return keep;
 }
 
+// Component ids are internal and need only be unique: a random per-process prefix and a counter
+// avoid a call into the random generator for every new component.
+const componentPrefix = `c_${randomBytes(8).toString('base64url')}_`;
+let componentCounter = 0;
+
 export function newComponentId(): string {
-  return `c_${randomBytes(9).toString('base64url')}`;
+  componentCounter += 1;
+  return componentPrefix + componentCounter.toString(36);
 }
 
 export type { ProfileId };

@@ -1,4 +1,5 @@
 import type {
+  ComponentState,
   EvidenceMessage,
   HistoryEntry,
   IdentifierState,
@@ -92,6 +93,12 @@ export async function reresolve(tx: WriteTx, ws: { id: WorkspaceId; rules: Ident
   for (const p of oldProfiles) oldComponents.add(p.componentId);
 
   const newIds = new Set(result.profiles.map((p) => p.id));
+  reuseComponentIds(result.profiles, result.components, new Map(oldProfiles.map((p) => [p.id, p.componentId])));
+  const oldById = new Map(oldProfiles.map((p) => [p.id, p]));
+  const changedProfiles = result.profiles.filter((p) => !sameProfile(p, oldById.get(p.id)));
+  const changedIdentifiers = [...result.identifiers.values()].filter((s) => !sameIdentifier(s, closed.identifiers.get(s.key)));
+  const keptComponents = new Set(result.components.map((c) => c.id));
+  if (process.env.KITH_DEBUG_REPLAY) console.error("replay", closed.messages.length, result.identifiers.size, changedIdentifiers.length, changedIdentifiers.filter((s) => closed.identifiers.get(s.key)?.profileId === null).length, result.profiles.length, changedProfiles.length);
   const targets = new Map<ProfileId, Set<ProfileId>>();
   const sources = new Map<ProfileId, Set<ProfileId>>();
   for (const [key, state] of result.identifiers) {
@@ -131,14 +138,69 @@ export async function reresolve(tx: WriteTx, ws: { id: WorkspaceId; rules: Ident
   await tx.apply(
     ws.id,
     changeSet({
-      identifiers: [...result.identifiers.values()],
-      profiles: result.profiles,
+      identifiers: changedIdentifiers,
+      profiles: changedProfiles,
       deletedProfiles: [...oldProfileIds].filter((id) => !newIds.has(id)),
       components: result.components,
-      deletedComponents: [...oldComponents],
+      deletedComponents: [...oldComponents].filter((id) => !keptComponents.has(id)),
       primaries,
       history,
       redirects,
     }),
   );
+}
+
+/**
+ * Gives each re-resolved component the id of an old component one of its profiles came from, when
+ * no other new component took it first, so profiles whose content did not change need no rewrite.
+ */
+function reuseComponentIds(profiles: ProfileState[], components: ComponentState[], oldComponentOf: Map<ProfileId, string>): void {
+  const byId = new Map(components.map((c) => [c.id, c]));
+  const renamed = new Map<string, string>();
+  const taken = new Set<string>();
+  for (const p of [...profiles].sort((a, b) => (a.id < b.id ? -1 : 1))) {
+    if (renamed.has(p.componentId)) continue;
+    const old = oldComponentOf.get(p.id);
+    if (old === undefined || taken.has(old)) continue;
+    taken.add(old);
+    renamed.set(p.componentId, old);
+  }
+  for (const [from, to] of renamed) {
+    const c = byId.get(from);
+    if (c !== undefined) (c as { id: string }).id = to;
+  }
+  for (const p of profiles) p.componentId = renamed.get(p.componentId) ?? p.componentId;
+}
+
+function sameProfile(a: ProfileState, b: ProfileState | undefined): boolean {
+  return (
+    b !== undefined &&
+    a.componentId === b.componentId &&
+    a.founder === b.founder &&
+    a.founderT === b.founderT &&
+    a.founderM === b.founderM &&
+    a.founderPos === b.founderPos &&
+    a.firstT === b.firstT &&
+    a.lastT === b.lastT &&
+    sortedJson(a.traits) === sortedJson(b.traits) &&
+    sortedJson(a.counts) === sortedJson(b.counts)
+  );
+}
+
+function sameIdentifier(a: IdentifierState, b: IdentifierState | undefined): boolean {
+  return (
+    b !== undefined &&
+    a.profileId === b.profileId &&
+    a.quarantined === b.quarantined &&
+    a.firstT === b.firstT &&
+    a.firstM === b.firstM &&
+    a.firstPos === b.firstPos &&
+    a.firstSource === b.firstSource &&
+    sortedJson(a.peers) === sortedJson(b.peers)
+  );
+}
+
+/** JSON with object keys in sorted order at the top level, for order-insensitive comparison. */
+function sortedJson(o: Record<string, unknown>): string {
+  return JSON.stringify(Object.keys(o).sort().map((k) => [k, o[k]]));
 }

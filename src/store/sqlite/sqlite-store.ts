@@ -6,6 +6,7 @@ import { MIGRATIONS } from './schema.ts';
 import { SqliteAdmin } from './sqlite-admin.ts';
 import { SqliteRead } from './sqlite-read.ts';
 import { SqliteWriteTx } from './sqlite-write-tx.ts';
+import { startCheckpointer } from './checkpointer.ts';
 
 export interface SqliteStoreOptions {
   /** File path, or `:memory:` for throwaway stores in unit tests. */
@@ -26,10 +27,12 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${options.synchronous ?? (process.env.KITH_SYNC_EXPERIMENT ?? 'full')}`);
   db.pragma('foreign_keys = ON');
-  if (process.env.KITH_CKPT_EXPERIMENT !== undefined) db.pragma(`wal_autocheckpoint = ${process.env.KITH_CKPT_EXPERIMENT}`);
   db.pragma('busy_timeout = 5000');
   db.pragma('cache_size = -65536');
   migrate(db);
+  const checkpointer = memory ? undefined : startCheckpointer(options.path);
+  // The checkpointer thread keeps the WAL short; this mark (about 64 MB) only matters if it stalls.
+  if (checkpointer !== undefined) db.pragma('wal_autocheckpoint = 16000');
   // An in-memory database cannot be shared between connections: read through the writer.
   const reader = memory ? db : new Database(options.path, { readonly: true });
   if (!memory) {
@@ -69,6 +72,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
       await queue;
       if (closed) return;
       closed = true;
+      await checkpointer?.stop();
       if (!memory) {
         reader.close();
         db.pragma('wal_checkpoint(TRUNCATE)');
