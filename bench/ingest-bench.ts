@@ -13,6 +13,9 @@ import { createApp } from '../src/app.ts';
 import { buildServer } from '../src/api/server.ts';
 import { generateDataset, shuffled, type GeneratedDataset } from '../src/demo/generate-dataset.ts';
 import type { IdentifierKey } from '../src/identity/identifier.ts';
+import { extractIdentifiers } from '../src/identity/extract-identifiers.ts';
+import { DEFAULT_RULES, type IdentityRules } from '../src/identity/rules.ts';
+import { validateMessage } from '../src/spec/validate-message.ts';
 
 const BATCH = 100;
 const CLIENTS = 4;
@@ -26,6 +29,8 @@ export interface IngestFigures {
   readonly lookupP99: number;
   readonly precision: number;
   readonly recall: number;
+  /** Recall if every evidence-connected group of identifiers were one profile: the data's ceiling. */
+  readonly recallCeiling: number;
   readonly profiles: number;
 }
 
@@ -130,6 +135,7 @@ export async function ingestBench(people: number, log: (line: string) => void): 
     }
     const { precision, recall } = pairwise(data.truth, profileOf);
     const stats = await app.store.read.stats(ws);
+    const recallCeiling = pairwise(data.truth, evidenceComponents(data)).recall;
     await server.close();
     await app.close();
     return {
@@ -141,11 +147,37 @@ export async function ingestBench(people: number, log: (line: string) => void): 
       lookupP99: percentile(timings, 99),
       precision,
       recall,
+      recallCeiling,
       profiles: stats.profiles,
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Groups identifiers by raw evidence alone (no limits, no quarantine; junk values are still
+ * refused): the most any deterministic resolver could join from this data.
+ */
+function evidenceComponents(data: GeneratedDataset): Map<string, string> {
+  const rules: IdentityRules = { ...DEFAULT_RULES, types: {}, quarantine: { maxPeers: 1_000_000, peerTypes: [] } };
+  const parent = new Map<string, string>();
+  const find = (k: string): string => {
+    let r = k;
+    while (parent.get(r) !== r) r = parent.get(r)!;
+    parent.set(k, r);
+    return r;
+  };
+  for (const raw of data.messages) {
+    const checked = validateMessage(raw, { receivedAt: Date.now() });
+    if (!checked.ok) continue;
+    const keys = extractIdentifiers(checked.message, rules).keys;
+    for (const k of keys) if (!parent.has(k)) parent.set(k, k);
+    for (const k of keys.slice(1)) parent.set(find(k), find(keys[0]!));
+  }
+  const out = new Map<string, string>();
+  for (const k of parent.keys()) out.set(k, find(k));
+  return out;
 }
 
 /**

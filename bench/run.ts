@@ -26,7 +26,7 @@ for (const people of parseSizes(process.argv.slice(2))) {
 }
 
 const fmt = (n: number, digits = 0): string => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
-const header = ['people', 'messages', 'floor msg/s', 'kith msg/s', 'kith/floor', 'lookup p50 ms', 'lookup p99 ms', 'precision', 'recall', 'profiles'];
+const header = ['people', 'messages', 'floor msg/s', 'kith msg/s', 'kith/floor', 'lookup p50 ms', 'lookup p99 ms', 'precision', 'recall', 'recall ceiling', 'profiles'];
 const table = rows.map((r) => [
   fmt(r.people),
   fmt(r.messages),
@@ -37,6 +37,7 @@ const table = rows.map((r) => [
   `${r.lookupP99.toFixed(2)}${r.lookupP99 < 2 ? '' : ' (above 2 ms goal)'}`,
   r.precision.toFixed(4),
   r.recall.toFixed(4),
+  r.recallCeiling.toFixed(4),
   fmt(r.profiles),
 ]);
 const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));

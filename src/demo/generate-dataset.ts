@@ -705,15 +705,15 @@ function appBrowse(random: Random, who: Who, context: Readonly<Message>): Messag
 
 /**
  * Store purchases with the loyalty card scanned: one `Order Completed` per visit from the POS,
- * whose anonymousId is the transaction; sometimes the cashier also captures an email for the
- * e-receipt, sent as an identify carrying the loyalty id and the email as typed.
+ * whose anonymousId is the transaction; usually (75%) the cashier also captures an email for the
+ * e-receipt or the member's enrolment, sent as an identify carrying the loyalty id and the email as typed.
  */
 function writeStoreVisits(scope: Scope): number {
   const { random, profile, ids } = scope;
   if (profile.loyaltyId === undefined) return 0;
   const loyalty = { id: profile.loyaltyId, type: 'loyalty_id', collection: 'users', encoding: 'none' };
   const visits = 1 + Math.floor(random.next() * Math.min(4, profile.budget / 8));
-  const receiptAt = random.chance(0.35) ? random.int(0, visits - 1) : -1;
+  const receiptAt = random.chance(0.75) ? random.int(0, visits - 1) : -1;
   let written = 0;
   own(scope, 'loyalty_id', profile.loyaltyId);
   for (let v = 0; v < visits; v++) {
@@ -758,7 +758,7 @@ function writeCalls(scope: Scope): number {
     own(scope, 'anonymous_id', who.anonymousId);
     const phone = loosePhone(random, profile.phone);
     const messages: Message[] = [];
-    if (random.chance(0.4)) {
+    if (random.chance(0.6)) {
       own(scope, 'email', profile.email);
       messages.push(identify(who, { phone, email: profile.email }, CALL_CONTEXT));
     }
