@@ -8,6 +8,7 @@ import { replay } from './replay.ts';
 import { sortKeys } from './extract-identifiers.ts';
 import { identifierKey, type IdentifierKey } from './identifier.ts';
 import { traitValues } from '../profile/traits.ts';
+import { deleteIdentifier } from './delete-identifier.ts';
 
 const WS = 'ws_test' as WorkspaceId;
 
@@ -121,6 +122,34 @@ describe('sequence neutrality of the resolver', () => {
       );
     });
   }
+
+  it('deleting an identifier equals resolving the evidence without it from scratch', async () => {
+    const rules: IdentityRules = { ...DEFAULT_RULES, types: { ...DEFAULT_RULES.types, email: { priority: 2, limit: 2 } } };
+    await fc.assert(
+      fc.asyncProperty(fc.array(messageArb, { minLength: 1, maxLength: 20 }), fc.integer(), fc.nat(), async (list, seed, pick) => {
+        const messages = toPrepared(list, rules);
+        const keys = [...new Set(messages.flatMap((m) => m.keys))].sort();
+        fc.pre(keys.length > 0);
+        const victim = keys[pick % keys.length]!;
+        const store = openSqliteStore({ path: ':memory:' });
+        try {
+          await ingest(store, rules, shuffle(messages, seed), [3]);
+          const state = await store.read.findIdentifier(WS, victim);
+          fc.pre(state?.profileId !== null && state?.profileId !== undefined);
+          const ws = { id: WS, name: 'test', createdAt: 0, rules };
+          const outcome = await deleteIdentifier(store, ws, state!.profileId!, victim, 0);
+          expect(outcome.ok).toBe(true);
+          const without = messages.map((m) => ({ ...m, keys: m.keys.filter((k) => k !== victim) }));
+          const want = expected(without, rules);
+          const got = await snapshot(store, keys);
+          expect(got).toEqual(want);
+        } finally {
+          await store.close();
+        }
+      }),
+      { numRuns: 150 },
+    );
+  });
 
   it('treats a repeated message id as a no-op', async () => {
     const rules = DEFAULT_RULES;
