@@ -4,6 +4,7 @@ import { deleteIdentifier } from '../identity/delete-identifier.ts';
 import { identifierKey, parseIdentifierKey } from '../identity/identifier.ts';
 import { normaliseIdentifier } from '../identity/normalise-identifier.ts';
 import { parseRules } from '../identity/parse-rules.ts';
+import { reresolveWorkspace } from '../identity/reresolve-workspace.ts';
 import { lookupProfile } from '../profile/profile-lookup.ts';
 import { keyFromHeaders, type Authenticator } from './auth.ts';
 import { HttpError } from './http-error.ts';
@@ -26,7 +27,8 @@ export function registerAdminRoutes(server: FastifyInstance, deps: { auth: Authe
     if (!checked.ok) throw new HttpError(400, 'invalid_rules', checked.message, checked.field);
     await app.workspaces.setRules(workspace.id, checked.rules);
     auth.invalidate();
-    return { rules: checked.rules, note: 'the rules apply to messages received from now on' };
+    const result = await reresolveWorkspace(app.store, { ...workspace, rules: checked.rules }, { now: app.now() });
+    return { rules: checked.rules, reresolved: result };
   });
 
   server.get<{ Params: { ws: string }; Querystring: { limit?: string; before?: string } }>('/v1/spaces/:ws/rejected', async (req) => {

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { parseRules } from '../identity/parse-rules.ts';
+import { reresolveWorkspace } from '../identity/reresolve-workspace.ts';
 import { CliError } from './cli-error.ts';
 import { dbOption, requireWorkspace, withApp, workspaceOption } from './common.ts';
 
@@ -20,7 +21,7 @@ export function registerRules(program: Command): void {
     });
   rules
     .command('set')
-    .description('change rules: a JSON document (or @file.json) merged over the current rules')
+    .description('change rules (a JSON document or @file.json merged over the current ones) and re-resolve the workspace')
     .argument('<json>', 'e.g. \'{"types":{"email":{"limit":2}}}\' or @rules.json')
     .addOption(dbOption())
     .addOption(workspaceOption())
@@ -37,6 +38,16 @@ export function registerRules(program: Command): void {
         if (!checked.ok) throw new CliError(`invalid rules${checked.field === '' ? '' : ` at ${checked.field}`}: ${checked.message}`);
         await app.workspaces.setRules(ws.id, checked.rules);
         process.stdout.write(`${JSON.stringify(checked.rules, null, 2)}\n`);
+        const result = await reresolveWorkspace(app.store, { ...ws, rules: checked.rules }, {
+          now: app.now(),
+          onProgress: (phase, done) => {
+            if (process.stderr.isTTY) process.stderr.write(`\rre-resolving: ${done} ${phase}`);
+          },
+        });
+        if (process.stderr.isTTY) process.stderr.write('\n');
+        process.stderr.write(
+          `re-resolved under the new rules: ${result.messages} messages read, ${result.messagesRewritten} with changed identifiers, ${result.identifiersRemoved} identifiers removed\n`,
+        );
       });
     });
 }

@@ -172,6 +172,19 @@ export interface WriteTx {
   /** Every stored message that carries any of these identifiers, with its identifier keys. */
   loadEvidence(ws: WorkspaceId, keys: readonly IdentifierKey[]): Promise<EvidenceMessage[]>;
   apply(ws: WorkspaceId, changes: ChangeSet): Promise<void>;
+  /** Stored messages after a sequence number, in order, for workspace-wide re-resolution. */
+  scanMessages(ws: WorkspaceId, afterSeq: number, limit: number): Promise<Array<{ seq: number; body: string; keys: IdentifierKey[] }>>;
+  /**
+   * Replaces the identifier keys of stored messages (after the rules changed how identifiers are
+   * extracted). Identifiers not yet stored are created unresolved; re-resolution assigns them.
+   */
+  rewriteMessageKeys(ws: WorkspaceId, rows: ReadonlyArray<{ seq: number; keys: readonly IdentifierKey[] }>): Promise<void>;
+  /** Deletes identifiers no stored message carries any more; returns how many. */
+  deleteOrphanIdentifiers(ws: WorkspaceId): Promise<number>;
+  /** Identifier keys in creation order, for walking a whole workspace. */
+  scanIdentifierKeys(ws: WorkspaceId, afterKey: string | null, limit: number): Promise<IdentifierKey[]>;
+  /** Lifts every quarantine, before quarantine is decided again from the evidence. */
+  clearQuarantine(ws: WorkspaceId): Promise<void>;
 }
 
 export interface EventPage {

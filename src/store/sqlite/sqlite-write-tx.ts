@@ -100,6 +100,26 @@ export class SqliteWriteTx implements WriteTx {
         'INSERT INTO redirects (ws, from_id, to_ids) VALUES (?, ?, ?) ON CONFLICT (ws, from_id) DO UPDATE SET to_ids = excluded.to_ids',
       ),
       deleteRedirect: db.prepare('DELETE FROM redirects WHERE ws = ? AND from_id = ?'),
+      scanMessages: db.prepare<[string, number, number], { seq: number; body: string; keys: string }>(
+        'SELECT seq, body, keys FROM messages WHERE ws = ? AND seq > ? ORDER BY seq LIMIT ?',
+      ),
+      setKeys: db.prepare('UPDATE messages SET keys = ? WHERE seq = ?'),
+      deleteMessageEvidence: db.prepare('DELETE FROM evidence WHERE seq = ?'),
+      insertPlaceholder: db.prepare(
+        `INSERT OR IGNORE INTO identifiers (ws, key, type, profile, quarantined, first_t, first_m, first_pos, first_source, peers)
+         SELECT ?, ?, ?, NULL, 0, t, message_id, 0, source, '{}' FROM messages WHERE seq = ?`,
+      ),
+      deleteOrphans: db.prepare(
+        'DELETE FROM identifiers WHERE ws = ? AND NOT EXISTS (SELECT 1 FROM evidence e WHERE e.ident = identifiers.id)',
+      ),
+      deleteEmptyProfiles: db.prepare(
+        'DELETE FROM profiles WHERE ws = ? AND NOT EXISTS (SELECT 1 FROM identifiers i WHERE i.ws = profiles.ws AND i.profile = profiles.id)',
+      ),
+      deleteEmptyComponents: db.prepare(
+        'DELETE FROM components WHERE ws = ? AND NOT EXISTS (SELECT 1 FROM profiles p WHERE p.ws = components.ws AND p.component = components.id)',
+      ),
+      scanIdentifierKeys: db.prepare<[string, string, number], { key: string }>('SELECT key FROM identifiers WHERE ws = ? AND key > ? ORDER BY key LIMIT ?'),
+      clearQuarantine: db.prepare('UPDATE identifiers SET quarantined = 0 WHERE ws = ? AND quarantined = 1'),
       insertRejected: db.prepare(
         'INSERT INTO rejected (ws, received_at, idx, message_id, code, reason, field, body, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
@@ -215,6 +235,39 @@ export class SqliteWriteTx implements WriteTx {
     for (const r of c.rejected) {
       s.insertRejected.run(ws, r.receivedAt, r.index, r.messageId, r.code, r.reason, r.field, r.body, r.source);
     }
+  }
+
+  async scanMessages(ws: WorkspaceId, afterSeq: number, limit: number): Promise<Array<{ seq: number; body: string; keys: IdentifierKey[] }>> {
+    return this.s.scanMessages.all(ws, afterSeq, limit).map((r) => ({ seq: r.seq, body: r.body, keys: JSON.parse(r.keys) as IdentifierKey[] }));
+  }
+
+  async rewriteMessageKeys(ws: WorkspaceId, rows: ReadonlyArray<{ seq: number; keys: readonly IdentifierKey[] }>): Promise<void> {
+    for (const row of rows) {
+      this.s.setKeys.run(JSON.stringify(row.keys), row.seq);
+      this.s.deleteMessageEvidence.run(row.seq);
+      for (const key of row.keys) {
+        this.s.insertPlaceholder.run(ws, key, splitIdentifierKey(key).type, row.seq);
+        const id = this.s.identifierId.get(ws, key)!.id;
+        this.s.insertEvidence.run(id, row.seq);
+      }
+    }
+  }
+
+  async deleteOrphanIdentifiers(ws: WorkspaceId): Promise<number> {
+    const deleted = this.s.deleteOrphans.run(ws).changes;
+    if (deleted > 0) {
+      this.s.deleteEmptyProfiles.run(ws);
+      this.s.deleteEmptyComponents.run(ws);
+    }
+    return deleted;
+  }
+
+  async scanIdentifierKeys(ws: WorkspaceId, afterKey: string | null, limit: number): Promise<IdentifierKey[]> {
+    return this.s.scanIdentifierKeys.all(ws, afterKey ?? '', limit).map((r) => r.key as IdentifierKey);
+  }
+
+  async clearQuarantine(ws: WorkspaceId): Promise<void> {
+    this.s.clearQuarantine.run(ws);
   }
 
   /** Removes an identifier from the evidence of every message that carried it. */
