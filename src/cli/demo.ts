@@ -59,6 +59,7 @@ export function registerDemo(program: Command): void {
         if (process.stdout.isTTY) process.stdout.write(`\rsent ${Math.min(i + 100, data.messages.length)}/${data.messages.length} messages`);
       }
       const seconds = (performance.now() - started) / 1000;
+      const where = `${opts.db === undefined ? '' : ` --db ${opts.db}`}${opts.workspace === 'default' ? '' : ` -w ${opts.workspace}`}`;
       const someone = data.people.find((p) => p.identifiers.some((k) => k.startsWith('loyalty_id:')) && p.identifiers.some((k) => k.startsWith('phone:'))) ?? data.people[0]!;
       process.stdout.write(
         [
@@ -66,8 +67,8 @@ export function registerDemo(program: Command): void {
           `demo: ${data.messages.length} messages for ${people} people in ${seconds.toFixed(1)} s: ${accepted} accepted, ${duplicates} duplicates, ${rejected} rejected`,
           '',
           'Explore one of them:',
-          `  npx kith profile email:${someone.email}`,
-          `  npx kith explain email:${someone.email} ${someone.identifiers.find((k) => k.startsWith('loyalty_id:')) ?? someone.identifiers[0]}`,
+          `  npx kith profile email:${someone.email}${where}`,
+          `  npx kith explain email:${someone.email} ${someone.identifiers.find((k) => k.startsWith('loyalty_id:')) ?? someone.identifiers[0]}${where}`,
           '',
         ]
           .filter((l) => l !== undefined)

@@ -16,9 +16,9 @@ import { CliError } from './cli-error.ts';
 export async function main(argv: readonly string[]): Promise<number> {
   const program = new Command('kith')
     .description('kith — a customer data platform with a real-time, explainable identity graph')
-    .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
-    .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'kith: ')) });
+    // One line per error: commander's message, prefixed like every other kith error, with the hint.
+    .configureOutput({ outputError: (text, write) => write(`${text.trim().replace(/^error: /, 'kith: ')} (see --help)\n`) });
   registerServe(program);
   registerWorkspace(program);
   registerProfile(program);

@@ -191,9 +191,9 @@ class BatchResolver {
       return c !== undefined && compareEventKeys(key, { t: c.maxT, m: c.maxM }) > 0;
     });
     if (isLatest) {
-      this.append(m, live, touchedComponents);
-    } else if (touchedProfiles.size === 1 && this.fits([...touchedProfiles][0]!, created)) {
-      this.absorb(m, [...touchedProfiles][0]!, created);
+      this.append(m, live, touchedComponents, false);
+    } else if (this.fits([...touchedProfiles], created)) {
+      this.append(m, live, touchedComponents, true);
     } else {
       this.defer(m, created, newlyQuarantined, touchedComponents);
       return;
@@ -216,11 +216,15 @@ class BatchResolver {
   }
 
   /**
-   * The message is newer than all evidence it touches: link greedily, exactly as replay would. New
-   * identifiers start as unsaved groups and only become profiles of their own if they cannot join
-   * (so a first login does not create and immediately merge away a throwaway profile).
+   * Links a message greedily, exactly as replay would. Either the message is newer than all
+   * evidence it touches (appending it to the canonical order changes nothing before it), or it is
+   * `late` but everything it touches fits in one profile: groups only grow during a replay and
+   * limits are monotone, so a union that fits at the end fits at every earlier point and makes no
+   * earlier decision turn out differently. New identifiers start as unsaved groups and only become
+   * profiles of their own if they cannot join (so a first login does not create and immediately
+   * merge away a throwaway profile).
    */
-  private append(m: PreparedMessage, live: IdentifierKey[], components: Set<string>): void {
+  private append(m: PreparedMessage, live: IdentifierKey[], components: Set<string>, late: boolean): void {
     const { set } = this;
     type Group = ProfileState | { fresh: IdentifierState[]; counts: Record<string, number> };
     const isFresh = (g: Group): g is { fresh: IdentifierState[]; counts: Record<string, number> } => 'fresh' in g;
@@ -256,38 +260,38 @@ class BatchResolver {
     // One raw component now holds everything the message touched.
     const touched = [...components];
     const target = touched[0] ?? newComponentId();
+    let max = { t: m.t, m: m.messageId };
+    if (late) {
+      for (const id of touched) {
+        const c = set.components.get(id)!;
+        if (compareEventKeys({ t: c.maxT, m: c.maxM }, max) > 0) max = { t: c.maxT, m: c.maxM };
+      }
+    }
     for (const other of touched.slice(1)) set.moveComponent(other, target);
-    set.touchComponent({ id: target, maxT: m.t, maxM: m.messageId });
+    set.touchComponent({ id: target, maxT: max.t, maxM: max.m });
     for (const g of isFresh(base) ? [base, ...leftovers] : leftovers) {
       const profile = this.newProfile(g.fresh[0]!, target);
       for (const s of g.fresh.slice(1)) this.addToProfile(profile, s);
     }
 
     this.touchProfilesOf(live, m);
-    if (m.traits !== null && m.type === 'identify') {
-      const primary = set.profileOf(live[0]!)!;
-      applyTraits(primary.traits, m.traits, m.t, m.messageId);
-    }
+    const primary = set.profileOf(live[0]!)!;
+    if (m.traits !== null && m.type === 'identify') applyTraits(primary.traits, m.traits, m.t, m.messageId);
+    // Earlier evidence can make one of this message's identifiers the profile's oldest.
+    if (late) this.rekeyIfFounderChanged(primary, m, m.messageId);
   }
 
-  /** A late message that only adds to one profile, far from any limit: order cannot matter. */
-  private absorb(m: PreparedMessage, profile: ProfileState, created: IdentifierState[]): void {
-    for (const s of created) this.addToProfile(profile, s);
-    this.touchProfilesOf(m.keys.filter((k) => this.set.profileOf(k) === profile), m);
-    if (m.traits !== null && m.type === 'identify') applyTraits(profile.traits, m.traits, m.t, m.messageId);
-    this.rekeyIfFounderChanged(profile, m, m.messageId);
-  }
-
-  /** True when adding these new identifiers to the profile keeps every type within its limit. */
-  private fits(profile: ProfileState, created: IdentifierState[]): boolean {
-    const added: Record<string, number> = {};
+  /** True when one profile holding all these profiles and new identifiers keeps every limit. */
+  private fits(profiles: readonly ProfileState[], created: IdentifierState[]): boolean {
+    const total: Record<string, number> = {};
+    for (const p of profiles) for (const [type, n] of Object.entries(p.counts)) total[type] = (total[type] ?? 0) + n;
     for (const s of created) {
       const type = splitIdentifierKey(s.key).type;
-      added[type] = (added[type] ?? 0) + 1;
+      total[type] = (total[type] ?? 0) + 1;
     }
-    for (const [type, n] of Object.entries(added)) {
+    for (const [type, n] of Object.entries(total)) {
       const limit = typeRule(this.rules, type).limit;
-      if (limit !== undefined && (profile.counts[type] ?? 0) + n > limit) return false;
+      if (limit !== undefined && n > limit) return false;
     }
     return true;
   }

@@ -74,6 +74,9 @@ export class WorkingSet {
 
   /** Every identifier of `from` now belongs to `to`; `from` is gone and redirects there. */
   moveProfile(from: ProfileState, to: ProfileState): void {
+    // `to` is live: an older redirect away from its id (it may have been merged away earlier in
+    // this batch and come back through a re-key) must go, or lookups would loop.
+    this.profileRedirect.delete(to.id);
     this.profileRedirect.set(from.id, to.id);
     this.profileRepoints.push({ from: from.id, to: to.id });
     this.profiles.delete(from.id);
@@ -87,6 +90,7 @@ export class WorkingSet {
   /** Every profile of component `from` now belongs to `to`. */
   moveComponent(from: string, to: string): void {
     if (from === to) return;
+    this.componentRedirect.delete(to);
     this.componentRedirect.set(from, to);
     this.componentRepoints.push({ from, to });
     this.components.delete(from);

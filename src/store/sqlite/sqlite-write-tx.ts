@@ -72,7 +72,11 @@ export class SqliteWriteTx implements WriteTx {
       insertEvidence: db.prepare('INSERT OR IGNORE INTO evidence (ident, seq) VALUES (?, ?)'),
       setPrimary: db.prepare('UPDATE messages SET primary_ident = ? WHERE ws = ? AND message_id = ?'),
       repointProfile: db.prepare('UPDATE identifiers SET profile = ? WHERE ws = ? AND profile = ?'),
-      repointComponent: db.prepare('UPDATE profiles SET component = ? WHERE ws = ? AND component = ?'),
+      // Written as a subquery: on this WITHOUT ROWID table SQLite would otherwise scan the whole
+      // workspace instead of using profiles_component for a column the statement updates.
+      repointComponent: db.prepare(
+        'UPDATE profiles SET component = @to WHERE ws = @ws AND id IN (SELECT id FROM profiles WHERE ws = @ws AND component = @from)',
+      ),
       deleteIdentifier: db.prepare('DELETE FROM identifiers WHERE ws = ? AND key = ?'),
       retractedMessages: db.prepare<[number], { seq: number; keys: string; primary_ident: number | null }>(
         'SELECT m.seq, m.keys, m.primary_ident FROM evidence e JOIN messages m ON m.seq = e.seq WHERE e.ident = ?',
@@ -171,7 +175,7 @@ export class SqliteWriteTx implements WriteTx {
 
     for (const key of c.retractions) this.retract(ws, key);
     for (const r of c.profileRepoints) s.repointProfile.run(r.to, ws, r.from);
-    for (const r of c.componentRepoints) s.repointComponent.run(r.to, ws, r.from);
+    for (const r of c.componentRepoints) s.repointComponent.run({ to: r.to, ws, from: r.from });
     for (const st of c.identifiers) {
       const row = s.upsertIdentifier.get({
         ws,
