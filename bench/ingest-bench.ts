@@ -67,7 +67,7 @@ function batchBodies(data: GeneratedDataset, seed: number): string[] {
 async function floor(dir: string, bodies: readonly string[]): Promise<number> {
   const db = new Database(join(dir, 'floor.db'));
   db.pragma('journal_mode = WAL');
-  db.pragma(`synchronous = ${process.env.KITH_SYNC_EXPERIMENT ?? 'full'}`);
+  db.pragma('synchronous = full');
   db.exec('CREATE TABLE raw (seq INTEGER PRIMARY KEY, message_id TEXT UNIQUE, body TEXT NOT NULL)');
   const insert = db.prepare('INSERT OR IGNORE INTO raw (message_id, body) VALUES (?, ?)');
   const store = db.transaction((batch: Array<Record<string, unknown>>) => {

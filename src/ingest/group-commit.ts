@@ -47,7 +47,7 @@ export class GroupCommitter {
   ) {
     this.maxMessages = options.maxMessages ?? 5000;
     this.now = options.now ?? Date.now;
-    this.delayMs = options.delayMs ?? Number(process.env.KITH_DELAY_EXPERIMENT ?? 0);
+    this.delayMs = options.delayMs ?? 2;
     this.minMessages = options.minMessages ?? 1000;
   }
 

@@ -25,7 +25,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
   if (!memory) mkdirSync(dirname(options.path), { recursive: true });
   const db = new Database(options.path);
   db.pragma('journal_mode = WAL');
-  db.pragma(`synchronous = ${options.synchronous ?? (process.env.KITH_SYNC_EXPERIMENT ?? 'full')}`);
+  db.pragma(`synchronous = ${options.synchronous ?? 'full'}`);
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
   db.pragma('cache_size = -65536');
