@@ -207,10 +207,13 @@ class BatchResolver {
     for (const s of created) this.seeds.add(s.key);
     for (const k of m.keys) if (!this.set.identifiers.get(k)!.quarantined) this.seeds.add(k);
     for (const q of quarantined) {
+      const was = this.set.profileOf(q.key);
       q.quarantined = true;
       q.profileId = null;
       this.seeds.add(q.key);
-      this.set.history.push({ kind: 'quarantine', profileId: '' as ProfileState['id'], related: [], at: this.now, messageId: m.messageId, detail: { identifier: q.key } });
+      if (was !== undefined) {
+        this.set.history.push({ kind: 'quarantine', profileId: was.id, related: [], at: this.now, messageId: m.messageId, detail: { identifier: q.key } });
+      }
     }
     this.deferredMessageIds.push(m.messageId);
   }

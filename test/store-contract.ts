@@ -1,0 +1,230 @@
+/**
+ * The cross-store contract: what identity, profile and API code rely on from any Store. Written
+ * once against the ports; each store implementation runs it (see store-contract.*.test.ts).
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { IdentifierKey } from '../src/identity/identifier.ts';
+import { DEFAULT_RULES } from '../src/identity/rules.ts';
+import { changeSet } from '../src/store/change-set.ts';
+import type { ChangeSet, IdentifierState, NewMessage, ProfileId, ProfileState, Store, WorkspaceId } from '../src/store/ports.ts';
+
+export interface StoreFactory {
+  /** A fresh, empty store. */
+  open(): Promise<Store>;
+  /** Removes whatever `open` created. */
+  dispose(store: Store): Promise<void>;
+}
+
+const WS = 'ws_contract' as WorkspaceId;
+const OTHER = 'ws_other' as WorkspaceId;
+const key = (s: string): IdentifierKey => s as IdentifierKey;
+const pid = (s: string): ProfileId => s as ProfileId;
+
+function identifier(k: string, profile: string | null, firstT = 1): IdentifierState {
+  return { key: key(k), profileId: profile === null ? null : pid(profile), quarantined: false, firstT, firstM: `m-${k}`, firstPos: 0, firstSource: 'web', peers: {} };
+}
+
+function profile(id: string, component: string, founder: string, extra: Partial<ProfileState> = {}): ProfileState {
+  return { id: pid(id), componentId: component, founder: key(founder), founderT: 1, founderM: 'm1', founderPos: 0, traits: {}, counts: { user_id: 1 }, firstT: 1, lastT: 5, ...extra };
+}
+
+function message(id: string, t: number, keys: string[], extra: Partial<NewMessage> = {}): NewMessage {
+  return {
+    messageId: id,
+    type: 'track',
+    event: 'Clicked',
+    t,
+    receivedAt: t + 1,
+    source: 'web',
+    keys: keys.map(key),
+    primary: keys.length > 0 ? key(keys[0]!) : null,
+    body: JSON.stringify({ type: 'track', event: 'Clicked', properties: { n: t } }),
+    ...extra,
+  };
+}
+
+export function describeStoreContract(name: string, factory: StoreFactory): void {
+  describe(`store contract: ${name}`, () => {
+    let store: Store;
+    beforeEach(async () => {
+      store = await factory.open();
+      for (const id of [WS, OTHER]) await store.admin.createWorkspace({ id, name: id, createdAt: 0, rules: DEFAULT_RULES });
+    });
+    afterEach(async () => {
+      await factory.dispose(store);
+    });
+
+    const write = (ws: WorkspaceId, c: Partial<ChangeSet>) => store.write((tx) => tx.apply(ws, changeSet(c)));
+
+    it('stores workspaces with their rules, and keys by hash only', async () => {
+      const ws = await store.admin.workspaceByName(WS);
+      expect(ws?.rules).toEqual(DEFAULT_RULES);
+      await store.admin.setRules(WS, { ...DEFAULT_RULES, phoneRegion: 'GB' });
+      expect((await store.admin.workspaceById(WS))?.rules.phoneRegion).toBe('GB');
+      await store.admin.addKey({ id: 'k1', workspaceId: WS, role: 'write', prefix: 'kw_abc', source: 'web', createdAt: 5, revokedAt: null, hash: 'h1' });
+      expect(await store.admin.keyByHash('h1')).toMatchObject({ id: 'k1', role: 'write', workspaceId: WS, source: 'web' });
+      expect(await store.admin.keyByHash('nope')).toBeUndefined();
+      expect(await store.admin.revokeKey(WS, 'k1', 9)).toBe(true);
+      expect((await store.admin.keyByHash('h1'))?.revokedAt).toBe(9);
+      expect((await store.admin.listWorkspaces()).map((w) => w.name).sort()).toEqual([OTHER, WS].sort());
+    });
+
+    it('applies a change set and loads it back in batches', async () => {
+      await write(WS, {
+        identifiers: [identifier('user_id:u1', 'p1'), identifier('anonymous_id:a1', 'p1', 0), identifier('email:x@y.io', 'p2')],
+        messages: [message('m1', 10, ['user_id:u1', 'anonymous_id:a1']), message('m2', 20, ['email:x@y.io'])],
+        profiles: [profile('p1', 'c1', 'anonymous_id:a1', { traits: { plan: { v: 'pro', t: 10, m: 'm1' } } }), profile('p2', 'c2', 'email:x@y.io')],
+        components: [{ id: 'c1', maxT: 10, maxM: 'm1' }, { id: 'c2', maxT: 20, maxM: 'm2' }],
+      });
+      const loaded = await store.write(async (tx) => ({
+        existing: await tx.existingMessageIds(WS, ['m1', 'm2', 'm3']),
+        identifiers: await tx.loadIdentifiers(WS, [key('user_id:u1'), key('anonymous_id:a1'), key('user_id:none')]),
+        profiles: await tx.loadProfiles(WS, [pid('p1'), pid('p2'), pid('p404')]),
+        components: await tx.loadComponents(WS, ['c1', 'c2']),
+        members: await tx.loadComponentMembers(WS, ['c1']),
+        evidence: await tx.loadEvidence(WS, [key('anonymous_id:a1')]),
+      }));
+      expect([...loaded.existing].sort()).toEqual(['m1', 'm2']);
+      expect(loaded.identifiers.map((s) => s.key).sort()).toEqual(['anonymous_id:a1', 'user_id:u1']);
+      expect(loaded.identifiers.find((s) => s.key === 'anonymous_id:a1')).toEqual(identifier('anonymous_id:a1', 'p1', 0));
+      expect(loaded.profiles.map((p) => p.id).sort()).toEqual(['p1', 'p2']);
+      expect(loaded.profiles.find((p) => p.id === 'p1')?.traits).toEqual({ plan: { v: 'pro', t: 10, m: 'm1' } });
+      expect(loaded.components).toHaveLength(2);
+      expect(loaded.members.profiles.map((p) => p.id)).toEqual(['p1']);
+      expect(loaded.members.identifiers.map((s) => s.key).sort()).toEqual(['anonymous_id:a1', 'user_id:u1']);
+      expect(loaded.evidence).toEqual([{ messageId: 'm1', type: 'track', t: 10, source: 'web', keys: ['user_id:u1', 'anonymous_id:a1'], primary: 'user_id:u1', traits: null }]);
+    });
+
+    it('keeps workspaces apart', async () => {
+      await write(WS, { identifiers: [identifier('user_id:u1', 'p1')], messages: [message('m1', 1, ['user_id:u1'])], profiles: [profile('p1', 'c1', 'user_id:u1')] });
+      const other = await store.write(async (tx) => ({
+        ids: await tx.existingMessageIds(OTHER, ['m1']),
+        identifiers: await tx.loadIdentifiers(OTHER, [key('user_id:u1')]),
+        profiles: await tx.loadProfiles(OTHER, [pid('p1')]),
+      }));
+      expect(other.ids.size).toBe(0);
+      expect(other.identifiers).toEqual([]);
+      expect(other.profiles).toEqual([]);
+      expect(await store.read.findIdentifier(OTHER, key('user_id:u1'))).toBeUndefined();
+      // The same message id in another workspace is a different message.
+      await write(OTHER, { identifiers: [identifier('user_id:u1', 'q1')], messages: [message('m1', 1, ['user_id:u1'])], profiles: [profile('q1', 'c1', 'user_id:u1')] });
+      expect((await store.read.stats(OTHER)).messages).toBe(1);
+      expect((await store.read.findIdentifier(WS, key('user_id:u1')))?.profileId).toBe('p1');
+    });
+
+    it('repoints merged profiles and components, redirects old ids, and keeps history', async () => {
+      await write(WS, {
+        identifiers: [identifier('user_id:u1', 'p1'), identifier('anonymous_id:a1', 'p2'), identifier('anonymous_id:a2', 'p2')],
+        profiles: [profile('p1', 'c1', 'user_id:u1'), profile('p2', 'c2', 'anonymous_id:a1')],
+        components: [{ id: 'c1', maxT: 1, maxM: 'm1' }, { id: 'c2', maxT: 2, maxM: 'm2' }],
+      });
+      await write(WS, {
+        profileRepoints: [{ from: pid('p2'), to: pid('p1') }],
+        componentRepoints: [{ from: 'c2', to: 'c1' }],
+        deletedProfiles: [pid('p2')],
+        deletedComponents: ['c2'],
+        redirects: [{ from: pid('p2'), to: [pid('p1')] }],
+        history: [{ kind: 'merge', profileId: pid('p1'), related: [pid('p2')], at: 100, messageId: 'm3', detail: {} }],
+      });
+      expect((await store.read.identifiersOf(WS, pid('p1'))).map((s) => s.key).sort()).toEqual(['anonymous_id:a1', 'anonymous_id:a2', 'user_id:u1']);
+      expect(await store.read.loadProfile(WS, pid('p2'))).toBeUndefined();
+      expect(await store.read.redirectOf(WS, pid('p2'))).toEqual(['p1']);
+      const history = await store.read.historyOf(WS, [pid('p2')]);
+      expect(history).toMatchObject([{ kind: 'merge', profileId: 'p1', related: ['p2'], at: 100, messageId: 'm3' }]);
+      expect(await store.read.historyOf(WS, [pid('p1')])).toHaveLength(1);
+      // A profile id that becomes live again loses its redirect.
+      await write(WS, { profiles: [profile('p2', 'c1', 'anonymous_id:a2')] });
+      expect(await store.read.redirectOf(WS, pid('p2'))).toBeUndefined();
+    });
+
+    it('pages through a profile timeline newest first, each event once', async () => {
+      const keys = ['user_id:u1', 'anonymous_id:a1'];
+      const messages = Array.from({ length: 23 }, (_, i) => message(`m${String(i).padStart(2, '0')}`, 1000 + Math.floor(i / 3), [keys[i % 2]!]));
+      await write(WS, { identifiers: keys.map((k) => identifier(k, 'p1')), messages, profiles: [profile('p1', 'c1', 'user_id:u1')] });
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      for (let page = 0; page < 10; page++) {
+        const result: Awaited<ReturnType<Store['read']['eventsOf']>> = await store.read.eventsOf(WS, pid('p1'), { limit: 5, cursor });
+        seen.push(...result.events.map((e) => e.messageId));
+        cursor = result.next;
+        if (cursor === null) break;
+      }
+      const expected = [...messages].sort((a, b) => b.t - a.t || (a.messageId < b.messageId ? 1 : -1)).map((m) => m.messageId);
+      expect(seen).toEqual(expected);
+      const first = await store.read.eventsOf(WS, pid('p1'), { limit: 1, cursor: null });
+      expect(first.events[0]?.body).toEqual({ type: 'track', event: 'Clicked', properties: { n: 1007 } });
+    });
+
+    it('retracts an identifier from every message and moves primaries', async () => {
+      await write(WS, {
+        identifiers: [identifier('user_id:u1', 'p1'), identifier('anonymous_id:a1', 'p1')],
+        messages: [message('m1', 1, ['user_id:u1', 'anonymous_id:a1']), message('m2', 2, ['user_id:u1'])],
+        profiles: [profile('p1', 'c1', 'user_id:u1')],
+      });
+      await write(WS, { retractions: [key('user_id:u1')], deletedIdentifiers: [key('user_id:u1')] });
+      const evidence = await store.write((tx) => tx.loadEvidence(WS, [key('anonymous_id:a1'), key('user_id:u1')]));
+      expect(evidence).toEqual([{ messageId: 'm1', type: 'track', t: 1, source: 'web', keys: ['anonymous_id:a1'], primary: null, traits: null }]);
+      await write(WS, { primaries: [{ messageId: 'm1', primary: key('anonymous_id:a1') }] });
+      expect((await store.write((tx) => tx.loadEvidence(WS, [key('anonymous_id:a1')])))[0]?.primary).toBe('anonymous_id:a1');
+      expect(await store.read.findIdentifier(WS, key('user_id:u1'))).toBeUndefined();
+    });
+
+    it('rolls a failed unit of work back whole', async () => {
+      await expect(
+        store.write(async (tx) => {
+          await tx.apply(WS, changeSet({ identifiers: [identifier('user_id:u9', 'p9')], messages: [message('m9', 1, ['user_id:u9'])] }));
+          throw new Error('boom');
+        }),
+      ).rejects.toThrow('boom');
+      expect(await store.read.findIdentifier(WS, key('user_id:u9'))).toBeUndefined();
+      expect((await store.read.stats(WS)).messages).toBe(0);
+      // The store still works after a rollback.
+      await write(WS, { identifiers: [identifier('user_id:u9', 'p9')], messages: [message('m9', 1, ['user_id:u9'])] });
+      expect((await store.read.stats(WS)).messages).toBe(1);
+    });
+
+    it('serialises concurrent units of work', async () => {
+      const order: string[] = [];
+      await Promise.all(
+        ['a', 'b', 'c'].map((name) =>
+          store.write(async (tx) => {
+            order.push(`${name}:start`);
+            await tx.existingMessageIds(WS, ['x']);
+            await new Promise((r) => setTimeout(r, 5));
+            order.push(`${name}:end`);
+          }),
+        ),
+      );
+      for (let i = 0; i < order.length; i += 2) expect(order[i + 1]).toBe(order[i]!.replace('start', 'end'));
+    });
+
+    it('keeps rejected messages listable, newest first', async () => {
+      const rejected = [1, 2, 3].map((i) => ({ receivedAt: i, index: i, messageId: `r${i}`, code: 'missing_field', reason: `reason ${i}`, field: 'event', body: '{}', source: 'web' }));
+      await write(WS, { rejected });
+      const page = await store.read.listRejected(WS, { limit: 2, beforeSeq: null });
+      expect(page.map((r) => r.messageId)).toEqual(['r3', 'r2']);
+      const next = await store.read.listRejected(WS, { limit: 2, beforeSeq: page[1]!.seq });
+      expect(next.map((r) => r.messageId)).toEqual(['r1']);
+      expect(await store.read.listRejected(OTHER, { limit: 10, beforeSeq: null })).toEqual([]);
+    });
+
+    it('rewrites message identifiers and drops identifiers no message carries', async () => {
+      await write(WS, {
+        identifiers: [identifier('user_id:u1', 'p1'), identifier('phone:+14155550100', 'p1')],
+        messages: [message('m1', 1, ['user_id:u1', 'phone:+14155550100'])],
+        profiles: [profile('p1', 'c1', 'user_id:u1')],
+      });
+      const scanned = await store.write((tx) => tx.scanMessages(WS, 0, 10));
+      expect(scanned.map((r) => r.keys)).toEqual([['user_id:u1', 'phone:+14155550100']]);
+      await store.write(async (tx) => {
+        await tx.rewriteMessageKeys(WS, [{ seq: scanned[0]!.seq, keys: [key('user_id:u1'), key('member_id:M1')] }]);
+        expect(await tx.deleteOrphanIdentifiers(WS)).toBe(1);
+      });
+      const after = await store.write((tx) => tx.loadEvidence(WS, [key('member_id:M1')]));
+      expect(after[0]?.keys).toEqual(['user_id:u1', 'member_id:M1']);
+      expect(await store.read.findIdentifier(WS, key('phone:+14155550100'))).toBeUndefined();
+      expect((await store.read.findIdentifier(WS, key('member_id:M1')))?.profileId).toBeNull();
+      expect(await store.write((tx) => tx.scanIdentifierKeys(WS, null, 10))).toEqual(['member_id:M1', 'user_id:u1']);
+    });
+  });
+}
