@@ -2,6 +2,8 @@ import type { Config } from './config.ts';
 import type { Store } from './store/ports.ts';
 import { openSqliteStore } from './store/sqlite/sqlite-store.ts';
 import { GroupCommitter } from './ingest/group-commit.ts';
+import { inProcessWriter } from './ingest/batch-writer.ts';
+import { workerBatchWriter } from './ingest/worker-batch-writer.ts';
 import { WorkspaceService } from './workspace/workspace-service.ts';
 
 /** The services every entry point (HTTP server, CLI commands) is built from. */
@@ -17,14 +19,15 @@ export interface App {
 export function createApp(config: Pick<Config, 'db'>, options: { now?: () => number } = {}): App {
   const now = options.now ?? Date.now;
   const store = openStore(config.db);
-  const committer = new GroupCommitter(store, { now });
+  const writer = config.db === ':memory:' ? inProcessWriter(store) : workerBatchWriter(new URL('./resolver-worker.ts', import.meta.url), { path: config.db });
+  const committer = new GroupCommitter(writer, { now });
   return {
     store,
     workspaces: new WorkspaceService(store, now),
     committer,
     now,
     async close() {
-      await committer.flushed();
+      await committer.close();
       await store.close();
     },
   };

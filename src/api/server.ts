@@ -32,7 +32,7 @@ export function buildServer(app: App, options: ServerOptions = {}): FastifyInsta
     genReqId: () => `req_${Math.random().toString(36).slice(2, 12)}`,
   });
   const auth = new Authenticator(app.workspaces);
-  const ingest = new IngestService(app.store, app.committer, app.now);
+  const ingest = new IngestService(app.committer, app.now);
 
   // Segment's libraries may compress batches; decompress before the body limit is counted.
   server.addHook('preParsing', async (req, _reply, payload) => {

@@ -1,10 +1,12 @@
-import type { Store, WorkspaceId } from '../store/ports.ts';
+import type { RejectedRecord, WorkspaceId } from '../store/ports.ts';
 import type { IdentityRules } from '../identity/rules.ts';
-import { resolveBatch, type MessageOutcome, type PreparedMessage } from '../identity/resolve-batch.ts';
+import type { MessageOutcome, PreparedMessage } from '../identity/resolve-batch.ts';
+import type { BatchWriter } from './batch-writer.ts';
 
 interface Pending {
   readonly ws: { id: WorkspaceId; rules: IdentityRules };
   readonly messages: readonly PreparedMessage[];
+  readonly rejected: readonly RejectedRecord[];
   readonly resolve: (outcomes: Map<string, MessageOutcome>) => void;
   readonly reject: (err: unknown) => void;
 }
@@ -42,7 +44,7 @@ export class GroupCommitter {
   private idle: Array<() => void> = [];
 
   constructor(
-    private readonly store: Store,
+    private readonly writer: BatchWriter,
     private readonly options: GroupCommitOptions = {},
   ) {
     this.maxMessages = options.maxMessages ?? 5000;
@@ -51,9 +53,14 @@ export class GroupCommitter {
     this.minMessages = options.minMessages ?? 1000;
   }
 
-  submit(ws: { id: WorkspaceId; rules: IdentityRules }, messages: readonly PreparedMessage[]): Promise<Map<string, MessageOutcome>> {
+  /** Resolves and stores `messages`, and keeps `rejected` in the log, in the next group commit. */
+  submit(
+    ws: { id: WorkspaceId; rules: IdentityRules },
+    messages: readonly PreparedMessage[],
+    rejected: readonly RejectedRecord[] = [],
+  ): Promise<Map<string, MessageOutcome>> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ ws, messages, resolve, reject });
+      this.queue.push({ ws, messages, rejected, resolve, reject });
       this.schedule();
     });
   }
@@ -94,6 +101,12 @@ export class GroupCommitter {
     await new Promise<void>((resolve) => this.idle.push(resolve));
   }
 
+  /** Waits for queued work, then stops the writer. */
+  async close(): Promise<void> {
+    await this.flushed();
+    await this.writer.close();
+  }
+
   private async drain(): Promise<void> {
     this.running = true;
     try {
@@ -121,21 +134,15 @@ export class GroupCommitter {
   private async commit(group: Pending[], count: number): Promise<void> {
     const started = performance.now();
     try {
-      const results = await this.store.write(async (tx) => {
-        const byWorkspace = new Map<WorkspaceId, Pending[]>();
-        for (const p of group) {
-          const list = byWorkspace.get(p.ws.id) ?? [];
-          list.push(p);
-          byWorkspace.set(p.ws.id, list);
-        }
-        const outcomes = new Map<WorkspaceId, Map<string, MessageOutcome>>();
-        for (const [id, pendings] of byWorkspace) {
-          const all = pendings.flatMap((p) => p.messages);
-          const result = await resolveBatch(tx, pendings[0]!.ws, all, this.now());
-          outcomes.set(id, result.outcomes);
-        }
-        return outcomes;
-      });
+      const byWorkspace = new Map<WorkspaceId, Pending[]>();
+      for (const p of group) byWorkspace.set(p.ws.id, [...(byWorkspace.get(p.ws.id) ?? []), p]);
+      const batches = [...byWorkspace.values()].map((pendings) => ({
+        ws: pendings[0]!.ws,
+        messages: pendings.flatMap((p) => p.messages),
+        rejected: pendings.flatMap((p) => p.rejected),
+      }));
+      const outcomes = await this.writer.write(batches, this.now());
+      const results = new Map([...byWorkspace.keys()].map((id, i) => [id, outcomes[i]!]));
       this.options.onCommit?.({ requests: group.length, messages: count, ms: performance.now() - started });
       // The same message id twice in one group: the first occurrence owns it, later ones are duplicates.
       const claimed = new Set<string>();

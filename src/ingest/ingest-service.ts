@@ -1,7 +1,6 @@
 import type { MessageCheck, MessageProblem, MessageType } from '../spec/segment-message.ts';
 import { validateBatch, validateMessage } from '../spec/validate-message.ts';
-import type { RejectedRecord, Store, Workspace } from '../store/ports.ts';
-import { changeSet } from '../store/change-set.ts';
+import type { RejectedRecord, Workspace } from '../store/ports.ts';
 import type { GroupCommitter } from './group-commit.ts';
 import { prepareMessage } from './prepare-message.ts';
 import type { PreparedMessage } from '../identity/resolve-batch.ts';
@@ -27,7 +26,6 @@ const MAX_REJECTED_BODY = 8 * 1024;
  */
 export class IngestService {
   constructor(
-    private readonly store: Store,
     private readonly committer: GroupCommitter,
     private readonly now: () => number = Date.now,
   ) {}
@@ -72,9 +70,7 @@ export class IngestService {
       });
     });
 
-    const committed = prepared.length > 0 ? this.committer.submit(ws, prepared) : Promise.resolve(new Map());
-    const kept = records.length > 0 ? this.store.write((tx) => tx.apply(ws.id, changeSet({ rejected: records }))) : Promise.resolve();
-    const [outcomes] = await Promise.all([committed, kept]);
+    const outcomes = await this.committer.submit(ws, prepared, records);
     if (prepared.length === 0) {
       const first = rejected[0]!;
       const problem: MessageProblem = isBatch

@@ -13,6 +13,8 @@ export interface SqliteStoreOptions {
   readonly path: string;
   /** `full` (default) survives power loss; `normal` survives process crashes only. */
   readonly synchronous?: 'full' | 'normal';
+  /** Run the background checkpointer (default true); one per database file is enough. */
+  readonly checkpoint?: boolean;
 }
 
 /**
@@ -30,9 +32,10 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
   db.pragma('busy_timeout = 5000');
   db.pragma('cache_size = -65536');
   migrate(db);
-  const checkpointer = memory ? undefined : startCheckpointer(options.path);
-  // The checkpointer thread keeps the WAL short; this mark (about 64 MB) only matters if it stalls.
-  if (checkpointer !== undefined) db.pragma('wal_autocheckpoint = 16000');
+  const checkpointer = memory || options.checkpoint === false ? undefined : startCheckpointer(options.path);
+  // The checkpointer thread (one per file, run by the main store) keeps the WAL short; this mark
+  // (about 64 MB) only matters if it stalls.
+  if (!memory) db.pragma('wal_autocheckpoint = 16000');
   // An in-memory database cannot be shared between connections: read through the writer.
   const reader = memory ? db : new Database(options.path, { readonly: true });
   if (!memory) {
