@@ -21,7 +21,7 @@ port.on('message', (req: Request) => {
     return;
   }
   writer.write(req.batches, req.now).then(
-    (outcomes) => port.postMessage({ kind: 'done', id: req.id, outcomes: outcomes.map((m) => [...m]) }),
+    (written) => port.postMessage({ kind: 'done', id: req.id, outcomes: written.outcomes.map((m) => [...m]), stats: written.stats }),
     (err: unknown) => port.postMessage({ kind: 'failed', id: req.id, message: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
   );
 });

@@ -79,7 +79,7 @@ export async function loadClosedEvidence(
  * to where their identifiers went, and every merge and split is recorded in history. The cost is
  * bounded by the size of those components, never by the workspace.
  */
-export async function reresolve(tx: WriteTx, ws: { id: WorkspaceId; rules: IdentityRules }, req: ReresolveRequest): Promise<void> {
+export async function reresolve(tx: WriteTx, ws: { id: WorkspaceId; rules: IdentityRules }, req: ReresolveRequest): Promise<{ merges: number; splits: number }> {
   const closed = await loadClosedEvidence(tx, ws.id, req.seeds, req.components);
   const quarantined = new Set<IdentifierKey>();
   for (const s of closed.identifiers.values()) if (s.quarantined) quarantined.add(s.key);
@@ -148,6 +148,7 @@ export async function reresolve(tx: WriteTx, ws: { id: WorkspaceId; rules: Ident
       redirects,
     }),
   );
+  return { merges: history.filter((h) => h.kind === 'merge').length, splits: history.filter((h) => h.kind === 'split').length };
 }
 
 /**

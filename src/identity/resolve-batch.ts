@@ -30,7 +30,15 @@ export type MessageOutcome = 'accepted' | 'duplicate';
 export interface BatchResult {
   /** messageId → what happened to it. */
   readonly outcomes: Map<string, MessageOutcome>;
-  readonly stats: { merges: number; replays: number; fastPath: number };
+  readonly stats: ResolveStats;
+}
+
+export interface ResolveStats {
+  merges: number;
+  splits: number;
+  quarantines: number;
+  replays: number;
+  fastPath: number;
 }
 
 /**
@@ -60,7 +68,7 @@ export async function resolveBatch(
     outcomes.set(m.messageId, 'accepted');
     fresh.push(m);
   }
-  const stats = { merges: 0, replays: 0, fastPath: 0 };
+  const stats: ResolveStats = { merges: 0, splits: 0, quarantines: 0, replays: 0, fastPath: 0 };
   if (fresh.length === 0) return { outcomes, stats };
   fresh.sort((a, b) => compareEventKeys({ t: a.t, m: a.messageId }, { t: b.t, m: b.messageId }));
 
@@ -71,12 +79,14 @@ export async function resolveBatch(
 
   if (resolver.dirtyComponents.size > 0 || resolver.seeds.size > 0) {
     stats.replays += 1;
-    await reresolve(tx, ws, {
+    const changed = await reresolve(tx, ws, {
       seeds: [...resolver.seeds],
       components: [...resolver.dirtyComponents],
       now,
       cause: resolver.deferredMessageIds.length === 1 ? resolver.deferredMessageIds[0]! : null,
     });
+    stats.merges += changed.merges;
+    stats.splits += changed.splits;
   }
   return { outcomes, stats };
 }
@@ -113,7 +123,7 @@ class BatchResolver {
     private readonly rules: IdentityRules,
     private readonly set: WorkingSet,
     private readonly now: number,
-    private readonly stats: { merges: number; replays: number; fastPath: number },
+    private readonly stats: ResolveStats,
   ) {}
 
   apply(m: PreparedMessage): void {
@@ -210,6 +220,7 @@ class BatchResolver {
       const was = this.set.profileOf(q.key);
       q.quarantined = true;
       q.profileId = null;
+      this.stats.quarantines += 1;
       this.seeds.add(q.key);
       if (was !== undefined) {
         this.set.history.push({ kind: 'quarantine', profileId: was.id, related: [], at: this.now, messageId: m.messageId, detail: { identifier: q.key } });

@@ -1,5 +1,5 @@
 import type { IdentityRules } from '../identity/rules.ts';
-import { resolveBatch, type MessageOutcome, type PreparedMessage } from '../identity/resolve-batch.ts';
+import { resolveBatch, type MessageOutcome, type PreparedMessage, type ResolveStats } from '../identity/resolve-batch.ts';
 import { changeSet } from '../store/change-set.ts';
 import type { RejectedRecord, Store, WorkspaceId } from '../store/ports.ts';
 
@@ -10,13 +10,19 @@ export interface WorkspaceBatch {
   readonly rejected: readonly RejectedRecord[];
 }
 
+export interface BatchWritten {
+  /** Per batch, in order: each message's outcome. */
+  readonly outcomes: Array<Map<string, MessageOutcome>>;
+  readonly stats: ResolveStats;
+}
+
 /**
  * Where group commits are executed: resolves every batch and stores it, all in one transaction,
  * and answers each batch's message outcomes in order. The in-process writer runs on the caller's
  * thread; the worker writer (embedded store) runs the same code on a thread of its own.
  */
 export interface BatchWriter {
-  write(batches: readonly WorkspaceBatch[], now: number): Promise<Array<Map<string, MessageOutcome>>>;
+  write(batches: readonly WorkspaceBatch[], now: number): Promise<BatchWritten>;
   close(): Promise<void>;
 }
 
@@ -24,12 +30,19 @@ export function inProcessWriter(store: Store): BatchWriter {
   return {
     write: (batches, now) =>
       store.write(async (tx) => {
-        const out: Array<Map<string, MessageOutcome>> = [];
+        const outcomes: Array<Map<string, MessageOutcome>> = [];
+        const stats: ResolveStats = { merges: 0, splits: 0, quarantines: 0, replays: 0, fastPath: 0 };
         for (const b of batches) {
           if (b.rejected.length > 0) await tx.apply(b.ws.id, changeSet({ rejected: b.rejected }));
-          out.push(b.messages.length > 0 ? (await resolveBatch(tx, b.ws, b.messages, now)).outcomes : new Map());
+          if (b.messages.length === 0) {
+            outcomes.push(new Map());
+            continue;
+          }
+          const result = await resolveBatch(tx, b.ws, b.messages, now);
+          outcomes.push(result.outcomes);
+          for (const k of Object.keys(stats) as Array<keyof ResolveStats>) stats[k] += result.stats[k];
         }
-        return out;
+        return { outcomes, stats };
       }),
     close: async () => undefined,
   };

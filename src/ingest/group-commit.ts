@@ -1,6 +1,6 @@
 import type { RejectedRecord, WorkspaceId } from '../store/ports.ts';
 import type { IdentityRules } from '../identity/rules.ts';
-import type { MessageOutcome, PreparedMessage } from '../identity/resolve-batch.ts';
+import type { MessageOutcome, PreparedMessage, ResolveStats } from '../identity/resolve-batch.ts';
 import type { BatchWriter } from './batch-writer.ts';
 
 interface Pending {
@@ -23,7 +23,7 @@ export interface GroupCommitOptions {
   readonly delayMs?: number;
   readonly minMessages?: number;
   /** Called after each committed transaction, for metrics. */
-  readonly onCommit?: (info: { requests: number; messages: number; ms: number }) => void;
+  readonly onCommit?: (info: { requests: number; messages: number; ms: number; stats: ResolveStats }) => void;
 }
 
 /**
@@ -141,9 +141,9 @@ export class GroupCommitter {
         messages: pendings.flatMap((p) => p.messages),
         rejected: pendings.flatMap((p) => p.rejected),
       }));
-      const outcomes = await this.writer.write(batches, this.now());
+      const { outcomes, stats } = await this.writer.write(batches, this.now());
       const results = new Map([...byWorkspace.keys()].map((id, i) => [id, outcomes[i]!]));
-      this.options.onCommit?.({ requests: group.length, messages: count, ms: performance.now() - started });
+      this.options.onCommit?.({ requests: group.length, messages: count, ms: performance.now() - started, stats });
       // The same message id twice in one group: the first occurrence owns it, later ones are duplicates.
       const claimed = new Set<string>();
       for (const p of group) {

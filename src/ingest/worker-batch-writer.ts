@@ -1,11 +1,11 @@
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { MessageOutcome } from '../identity/resolve-batch.ts';
-import type { BatchWriter, WorkspaceBatch } from './batch-writer.ts';
+import type { MessageOutcome, ResolveStats } from '../identity/resolve-batch.ts';
+import type { BatchWriter, BatchWritten, WorkspaceBatch } from './batch-writer.ts';
 
 type Reply =
-  | { kind: 'done'; id: number; outcomes: Array<Array<[string, MessageOutcome]>> }
+  | { kind: 'done'; id: number; outcomes: Array<Array<[string, MessageOutcome]>>; stats: ResolveStats }
   | { kind: 'failed'; id: number; message: string }
   | { kind: 'closed' };
 
@@ -24,7 +24,7 @@ function tsxLoaderUrl(): string {
 export function workerBatchWriter(entry: URL, workerData: Record<string, unknown>): BatchWriter {
   let worker: Worker | undefined;
   let nextId = 1;
-  const waiting = new Map<number, { resolve: (v: Array<Map<string, MessageOutcome>>) => void; reject: (e: Error) => void }>();
+  const waiting = new Map<number, { resolve: (v: BatchWritten) => void; reject: (e: Error) => void }>();
 
   const start = (): Worker => {
     // The sources are TypeScript run through tsx: the thread registers its loader before importing
@@ -37,7 +37,7 @@ export function workerBatchWriter(entry: URL, workerData: Record<string, unknown
       const p = waiting.get(reply.id);
       if (p === undefined) return;
       waiting.delete(reply.id);
-      if (reply.kind === 'done') p.resolve(reply.outcomes.map((entries) => new Map(entries)));
+      if (reply.kind === 'done') p.resolve({ outcomes: reply.outcomes.map((entries) => new Map(entries)), stats: reply.stats });
       else p.reject(new Error(`resolver worker: ${reply.message}`));
     });
     const fail = (err: Error): void => {
