@@ -1,5 +1,7 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { createGunzip, createInflate } from 'node:zlib';
+import { randomBytes } from 'node:crypto';
+import { redactUrl } from '../observability/redact.ts';
 import type { App } from '../app.ts';
 import { IngestService } from '../ingest/ingest-service.ts';
 import { Authenticator } from './auth.ts';
@@ -19,7 +21,7 @@ export interface ServerOptions {
  */
 export function buildServer(app: App, options: ServerOptions = {}): FastifyInstance {
   const server = Fastify({
-    logger: options.logger ?? false,
+    logger: options.logger === undefined || options.logger === false ? false : withRedaction(options.logger === true ? {} : options.logger),
     bodyLimit: 500 * 1024,
     requestTimeout: 30_000,
     keepAliveTimeout: 65_000,
@@ -29,7 +31,16 @@ export function buildServer(app: App, options: ServerOptions = {}): FastifyInsta
     // valid messages their acceptance because one neighbour carried a hostile key.
     onProtoPoisoning: 'remove',
     onConstructorPoisoning: 'remove',
-    genReqId: () => `req_${Math.random().toString(36).slice(2, 12)}`,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => `req_${randomBytes(8).toString('hex')}`,
+  });
+  server.addHook('onRequest', async (req, reply) => {
+    void reply.header('x-request-id', req.id);
+  });
+  server.addHook('onResponse', async (req, reply) => {
+    // The route pattern, never the concrete URL: paths carry identifier values.
+    const route = req.routeOptions.url ?? 'unmatched';
+    app.metrics.httpDuration.observe({ method: req.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
   });
   const auth = new Authenticator(app.workspaces);
   const ingest = new IngestService(app.committer, app.now);
@@ -69,7 +80,11 @@ export function buildServer(app: App, options: ServerOptions = {}): FastifyInsta
   });
 
   server.get('/health', async () => ({ status: 'ok' }));
-  registerTrackingRoutes(server, { auth, ingest });
+  server.get('/metrics', async (_req, reply) => {
+    void reply.header('content-type', app.metrics.registry.contentType);
+    return app.metrics.registry.metrics();
+  });
+  registerTrackingRoutes(server, { auth, ingest, metrics: app.metrics });
   registerProfileRoutes(server, { auth, app });
   registerAdminRoutes(server, { auth, app });
   return server;
@@ -90,6 +105,20 @@ function decompress(payload: NodeJS.ReadableStream, encoding: 'gzip' | 'deflate'
   payload.on('error', (err) => inflate.destroy(err));
   inflate.on('error', () => undefined);
   return payload.pipe(inflate);
+}
+
+/**
+ * Request logs carry the method, the redacted URL (identifier types, never values), the request
+ * id and the client address; bodies and headers (keys) are never logged.
+ */
+function withRedaction(logger: Exclude<FastifyServerOptions['logger'], undefined | boolean>): FastifyServerOptions['logger'] {
+  return {
+    ...(logger as object),
+    serializers: {
+      req: (req: { id: string; method: string; url: string; ip?: string }) => ({ id: req.id, method: req.method, url: redactUrl(req.url), remoteAddress: req.ip }),
+    },
+    redact: { paths: ['req.headers.authorization', '*.writeKey', '*.email', '*.phone'], censor: '[redacted]' },
+  } as FastifyServerOptions['logger'];
 }
 
 function fastifyCode(code: string | undefined, status: number): string {

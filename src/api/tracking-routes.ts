@@ -4,6 +4,7 @@ import { MAX_BATCH_BYTES, MAX_MESSAGE_BYTES } from '../spec/validate-message.ts'
 import type { IngestResult, IngestService } from '../ingest/ingest-service.ts';
 import { keyFromHeaders, type Authenticator } from './auth.ts';
 import { HttpError } from './http-error.ts';
+import type { Metrics } from '../observability/metrics.ts';
 
 const SINGLE_TYPES: readonly MessageType[] = ['identify', 'track', 'page', 'screen', 'group', 'alias'];
 
@@ -12,7 +13,16 @@ const SINGLE_TYPES: readonly MessageType[] = ['identify', 'track', 'page', 'scre
  * the body. A 200 means every accepted message is durable and already visible in its profile.
  * Per-message problems in a batch are listed in `rejected` while the valid messages are accepted.
  */
-export function registerTrackingRoutes(server: FastifyInstance, deps: { auth: Authenticator; ingest: IngestService }): void {
+export function registerTrackingRoutes(server: FastifyInstance, deps: { auth: Authenticator; ingest: IngestService; metrics: Metrics }): void {
+  const count = (result: IngestResult): IngestResult => {
+    if (result.ok) {
+      deps.metrics.accepted.inc(result.accepted);
+      deps.metrics.duplicates.inc(result.duplicates);
+    }
+    for (const r of result.rejected) deps.metrics.rejected.inc({ reason: r.code });
+    if (!result.ok && result.rejected.length === 0) deps.metrics.rejected.inc({ reason: result.problem.code });
+    return result;
+  };
   const principalOf = async (req: FastifyRequest) => {
     const body = req.body as Record<string, unknown> | null | undefined;
     const bodyKey = typeof body === 'object' && body !== null && typeof body.writeKey === 'string' ? body.writeKey : undefined;
@@ -23,14 +33,14 @@ export function registerTrackingRoutes(server: FastifyInstance, deps: { auth: Au
     // A little above 32 KB: the message itself is measured by the validator, which names the limit.
     server.post(`/v1/${type}`, { bodyLimit: MAX_MESSAGE_BYTES + 4096 }, async (req, reply) => {
       const principal = await principalOf(req);
-      const result = await deps.ingest.single(principal.workspace, principal.key.source, type, req.body);
+      const result = count(await deps.ingest.single(principal.workspace, principal.key.source, type, req.body));
       return reply.status(result.ok ? 200 : 400).send(responseBody(result));
     });
   }
   for (const path of ['/v1/batch', '/v1/import']) {
     server.post(path, { bodyLimit: MAX_BATCH_BYTES }, async (req, reply) => {
       const principal = await principalOf(req);
-      const result = await deps.ingest.batch(principal.workspace, principal.key.source, req.body);
+      const result = count(await deps.ingest.batch(principal.workspace, principal.key.source, req.body));
       return reply.status(result.ok ? 200 : 400).send(responseBody(result));
     });
   }
