@@ -9,6 +9,7 @@ import { HttpError } from './http-error.ts';
 import { registerTrackingRoutes } from './tracking-routes.ts';
 import { registerProfileRoutes } from './profile-routes.ts';
 import { registerAdminRoutes } from './admin-routes.ts';
+import { registerKeyRoutes } from './key-routes.ts';
 
 export interface ServerOptions {
   readonly logger?: FastifyServerOptions['logger'];
@@ -87,6 +88,7 @@ export function buildServer(app: App, options: ServerOptions = {}): FastifyInsta
   registerTrackingRoutes(server, { auth, ingest, metrics: app.metrics });
   registerProfileRoutes(server, { auth, app });
   registerAdminRoutes(server, { auth, app });
+  registerKeyRoutes(server, { auth, app });
   return server;
 }
 

@@ -7,6 +7,7 @@ import { registerDemo } from './demo.ts';
 import { registerRejected } from './rejected.ts';
 import { registerUnlink } from './unlink.ts';
 import { registerRules } from './rules.ts';
+import { registerKeys } from './keys.ts';
 import { CliError } from './cli-error.ts';
 
 /**
@@ -25,6 +26,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerExplain(program);
   registerUnlink(program);
   registerRules(program);
+  registerKeys(program);
   registerRejected(program);
   registerDemo(program);
   try {

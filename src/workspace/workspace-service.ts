@@ -65,6 +65,39 @@ export class WorkspaceService {
     return record === undefined || record.revokedAt !== null ? undefined : record;
   }
 
+  listKeys(ws: WorkspaceId): Promise<ApiKeyRecord[]> {
+    return this.store.admin.listKeys(ws);
+  }
+
+  /**
+   * Revokes a key at once (this process; other processes within their short auth cache). The last
+   * active admin key cannot be revoked: that would lock everyone out of the workspace's settings.
+   */
+  async revokeKey(ws: WorkspaceId, id: string): Promise<{ ok: true } | { ok: false; code: 'not_found' | 'last_admin_key'; message: string }> {
+    return this.store.write(async () => {
+      const keys = await this.store.admin.listKeys(ws);
+      const key = keys.find((k) => k.id === id && k.revokedAt === null);
+      if (key === undefined) return { ok: false as const, code: 'not_found' as const, message: `no active key ${id} in this workspace` };
+      if (key.role === 'admin' && keys.filter((k) => k.role === 'admin' && k.revokedAt === null).length === 1) {
+        return { ok: false as const, code: 'last_admin_key' as const, message: 'this is the last active admin key; create another admin key first' };
+      }
+      await this.store.admin.revokeKey(ws, id, this.now());
+      return { ok: true as const };
+    });
+  }
+
+  /** Replaces a key with a new one of the same role and source, and revokes the old one. */
+  async rotateKey(ws: WorkspaceId, id: string): Promise<{ ok: true; key: string; record: ApiKeyRecord } | { ok: false; code: 'not_found'; message: string }> {
+    return this.store.write(async () => {
+      const old = (await this.store.admin.listKeys(ws)).find((k) => k.id === id && k.revokedAt === null);
+      if (old === undefined) return { ok: false as const, code: 'not_found' as const, message: `no active key ${id} in this workspace` };
+      const key = await this.addKeyInTx(ws, old.role, old.source);
+      await this.store.admin.revokeKey(ws, id, this.now());
+      const record = (await this.store.admin.keyByHash(hashApiKey(key)))!;
+      return { ok: true as const, key, record };
+    });
+  }
+
   byName(name: string): Promise<Workspace | undefined> {
     return this.store.admin.workspaceByName(name);
   }
