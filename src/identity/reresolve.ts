@@ -98,7 +98,6 @@ export async function reresolve(tx: WriteTx, ws: { id: WorkspaceId; rules: Ident
   const changedProfiles = result.profiles.filter((p) => !sameProfile(p, oldById.get(p.id)));
   const changedIdentifiers = [...result.identifiers.values()].filter((s) => !sameIdentifier(s, closed.identifiers.get(s.key)));
   const keptComponents = new Set(result.components.map((c) => c.id));
-  if (process.env.KITH_DEBUG_REPLAY) console.error("replay", closed.messages.length, result.identifiers.size, changedIdentifiers.length, changedIdentifiers.filter((s) => closed.identifiers.get(s.key)?.profileId === null).length, result.profiles.length, changedProfiles.length);
   const targets = new Map<ProfileId, Set<ProfileId>>();
   const sources = new Map<ProfileId, Set<ProfileId>>();
   for (const [key, state] of result.identifiers) {

@@ -15,10 +15,13 @@ export interface GroupCommitOptions {
   /** Upper bound on messages resolved in one transaction. */
   readonly maxMessages?: number;
   readonly now?: () => number;
+  /** Groups handed to the writer and not yet acknowledged, at most (default 4). */
+  readonly maxInFlight?: number;
   /**
    * How long to wait for more requests before committing a small group (like PostgreSQL's
    * commit_delay): one fsync then covers several requests. 0 commits as soon as the event loop is
-   * free. Groups of `minMessages` or more never wait.
+   * free (the default: with groups in flight, waiting only adds latency). Groups of `minMessages` or
+   * more never wait.
    */
   readonly delayMs?: number;
   readonly minMessages?: number;
@@ -35,9 +38,10 @@ export interface GroupCommitOptions {
  */
 export class GroupCommitter {
   private queue: Pending[] = [];
-  private running = false;
   private scheduled = false;
+  private inFlight = 0;
   private readonly maxMessages: number;
+  private readonly maxInFlight: number;
   private readonly delayMs: number;
   private readonly minMessages: number;
   private readonly now: () => number;
@@ -48,8 +52,9 @@ export class GroupCommitter {
     private readonly options: GroupCommitOptions = {},
   ) {
     this.maxMessages = options.maxMessages ?? 5000;
+    this.maxInFlight = options.maxInFlight ?? 4;
     this.now = options.now ?? Date.now;
-    this.delayMs = options.delayMs ?? 2;
+    this.delayMs = options.delayMs ?? 0;
     this.minMessages = options.minMessages ?? 1000;
   }
 
@@ -66,16 +71,16 @@ export class GroupCommitter {
   }
 
   /**
-   * Starts a drain on the next turn of the event loop rather than now, so that every request whose
-   * body has already arrived is parsed and queued first and joins the same transaction.
+   * Dispatches on the next turn of the event loop rather than now, so that every request whose body
+   * has already arrived is parsed and queued first and joins the same group.
    */
   private schedule(): void {
-    if (this.running || this.scheduled) return;
+    if (this.scheduled || this.queue.length === 0 || this.inFlight >= this.maxInFlight) return;
     this.scheduled = true;
     setImmediate(() => {
       void this.gather().then(() => {
         this.scheduled = false;
-        void this.drain();
+        this.dispatch();
       });
     });
   }
@@ -95,9 +100,36 @@ export class GroupCommitter {
     return n;
   }
 
+  /**
+   * Sends queued requests to the writer as groups, with up to `maxInFlight` groups outstanding: the
+   * writer runs their transactions one after another, but a group's durability wait (the WAL
+   * sync) overlaps with the next group's resolution.
+   */
+  private dispatch(): void {
+    while (this.queue.length > 0 && this.inFlight < this.maxInFlight) {
+      const group: Pending[] = [];
+      let count = 0;
+      while (this.queue.length > 0 && (group.length === 0 || count + this.queue[0]!.messages.length <= this.maxMessages)) {
+        const p = this.queue.shift()!;
+        group.push(p);
+        count += p.messages.length;
+      }
+      this.inFlight += 1;
+      void this.commit(group, count).finally(() => {
+        this.inFlight -= 1;
+        this.schedule();
+        if (this.inFlight === 0 && this.queue.length === 0 && !this.scheduled) {
+          const waiters = this.idle;
+          this.idle = [];
+          for (const w of waiters) w();
+        }
+      });
+    }
+  }
+
   /** Resolves once every submitted request has been committed or failed. */
   async flushed(): Promise<void> {
-    if (!this.running && !this.scheduled && this.queue.length === 0) return;
+    if (this.inFlight === 0 && !this.scheduled && this.queue.length === 0) return;
     await new Promise<void>((resolve) => this.idle.push(resolve));
   }
 
@@ -105,30 +137,6 @@ export class GroupCommitter {
   async close(): Promise<void> {
     await this.flushed();
     await this.writer.close();
-  }
-
-  private async drain(): Promise<void> {
-    this.running = true;
-    try {
-      while (this.queue.length > 0) {
-        const group: Pending[] = [];
-        let count = 0;
-        while (this.queue.length > 0 && (group.length === 0 || count + this.queue[0]!.messages.length <= this.maxMessages)) {
-          const p = this.queue.shift()!;
-          group.push(p);
-          count += p.messages.length;
-        }
-        await this.commit(group, count);
-        // Let requests that arrived during the commit be parsed and queued before the next group.
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        await this.gather();
-      }
-    } finally {
-      this.running = false;
-      const waiters = this.idle;
-      this.idle = [];
-      for (const w of waiters) w();
-    }
   }
 
   private async commit(group: Pending[], count: number): Promise<void> {
