@@ -100,7 +100,7 @@ export async function ingestBench(people: number, log: (line: string) => void): 
     const floorRate = await floor(dir, bodies);
     log(`  floor: ${floorRate.toFixed(0)} msg/s`);
 
-    const app = createApp({ db: join(dir, 'kith.db') });
+    const app = await createApp({ db: join(dir, 'kith.db') });
     const created = await app.workspaces.create('bench');
     if (!created.ok) throw new Error(created.message);
     const server = buildServer(app);

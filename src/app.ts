@@ -1,8 +1,9 @@
 import type { Config } from './config.ts';
 import type { Store } from './store/ports.ts';
 import { openSqliteStore } from './store/sqlite/sqlite-store.ts';
+import { migratePostgres, openPostgresStore, redactUrl } from './store/postgres/postgres-store.ts';
 import { GroupCommitter } from './ingest/group-commit.ts';
-import { inProcessWriter } from './ingest/batch-writer.ts';
+import { inProcessWriter, type BatchWriter } from './ingest/batch-writer.ts';
 import { workerBatchWriter } from './ingest/worker-batch-writer.ts';
 import { WorkspaceService } from './workspace/workspace-service.ts';
 import { Metrics } from './observability/metrics.ts';
@@ -17,11 +18,15 @@ export interface App {
   close(): Promise<void>;
 }
 
-/** The composition root: chooses the store for the configured location and wires the services. */
-export function createApp(config: Pick<Config, 'db'>, options: { now?: () => number } = {}): App {
+/**
+ * The composition root: chooses the store for the configured location and wires the services.
+ * A `postgres://` (or `postgresql://`) URL opens the PostgreSQL store, applying pending migrations
+ * first (safe when several nodes start at once), and resolves on the caller's event loop: the
+ * network round trips leave it free. Anything else is a SQLite file, resolved on a worker thread.
+ */
+export async function createApp(config: Pick<Config, 'db'>, options: { now?: () => number } = {}): Promise<App> {
   const now = options.now ?? Date.now;
-  const store = openStore(config.db);
-  const writer = config.db === ':memory:' ? inProcessWriter(store) : workerBatchWriter(new URL('./resolver-worker.ts', import.meta.url), { path: config.db });
+  const { store, writer } = await openStorage(config.db);
   const metrics = new Metrics();
   const committer = new GroupCommitter(writer, {
     now,
@@ -47,9 +52,31 @@ export function createApp(config: Pick<Config, 'db'>, options: { now?: () => num
   };
 }
 
-function openStore(location: string): Store {
-  if (/^postgres(ql)?:\/\//.test(location)) {
-    throw new Error('PostgreSQL is not supported yet: use a SQLite file path for --db');
+/** True when `--db` / `KITH_DB` names a PostgreSQL database rather than a SQLite file. */
+export function isPostgresUrl(location: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(location);
+}
+
+/** The location as it may be shown: a URL loses its password. */
+export function describeLocation(location: string): string {
+  return isPostgresUrl(location) ? redactUrl(location) : location;
+}
+
+/**
+ * Brings a PostgreSQL database's schema up to date (`kith migrate`); returns the versions before
+ * and after. SQLite files need no such step: they are migrated whenever they are opened.
+ */
+export function migrateDatabase(url: string): Promise<{ from: number; to: number }> {
+  if (!isPostgresUrl(url)) throw new Error(`not a PostgreSQL URL: ${url}`);
+  return migratePostgres(url);
+}
+
+async function openStorage(location: string): Promise<{ store: Store; writer: BatchWriter }> {
+  if (isPostgresUrl(location)) {
+    const store = await openPostgresStore({ url: location, migrate: true });
+    return { store, writer: inProcessWriter(store) };
   }
-  return openSqliteStore({ path: location });
+  const store = openSqliteStore({ path: location });
+  const writer = location === ':memory:' ? inProcessWriter(store) : workerBatchWriter(new URL('./resolver-worker.ts', import.meta.url), { path: location });
+  return { store, writer };
 }

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 
 export interface Config {
-  /** SQLite file path (the embedded default). */
+  /** SQLite file path (the embedded default) or a `postgres://` URL. */
   readonly db: string;
   readonly host: string;
   readonly port: number;

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { createApp, type App } from '../src/app.ts';
 import { buildServer } from '../src/api/server.ts';
+import { createTestDatabase } from './postgres-database.ts';
 
 export interface TestServer {
   readonly url: string;
@@ -16,11 +17,27 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-/** A real kith server on a random loopback port with its own SQLite file, and a `default` workspace. */
-export async function startServer(opts: { now?: () => number } = {}): Promise<TestServer> {
-  const dir = mkdtempSync(join(tmpdir(), 'kith-test-'));
-  const dbPath = join(dir, 'kith.db');
-  const app = createApp({ db: dbPath }, opts.now === undefined ? {} : { now: opts.now });
+/**
+ * A real kith server on a random loopback port with a `default` workspace, on a store of its own: a
+ * new SQLite file, or a new PostgreSQL database when `KITH_TEST_STORE=postgres` (so every end-to-end
+ * suite can run against both stores), or the database `db` names (left in place on close).
+ */
+export async function startServer(opts: { now?: () => number; db?: string } = {}): Promise<TestServer> {
+  let dbPath: string;
+  let cleanup: () => Promise<void>;
+  if (opts.db !== undefined) {
+    dbPath = opts.db;
+    cleanup = async () => undefined;
+  } else if (process.env.KITH_TEST_STORE === 'postgres') {
+    const db = await createTestDatabase('kith_e2e');
+    dbPath = db.url;
+    cleanup = () => db.drop();
+  } else {
+    const dir = mkdtempSync(join(tmpdir(), 'kith-test-'));
+    dbPath = join(dir, 'kith.db');
+    cleanup = async () => rmSync(dir, { recursive: true, force: true });
+  }
+  const app = await createApp({ db: dbPath }, opts.now === undefined ? {} : { now: opts.now });
   const created = await app.workspaces.create('default');
   if (!created.ok) throw new Error(created.message);
   const server = buildServer(app);
@@ -38,7 +55,7 @@ export async function startServer(opts: { now?: () => number } = {}): Promise<Te
     async close() {
       await server.close();
       await app.close();
-      rmSync(dir, { recursive: true, force: true });
+      await cleanup();
     },
   };
 }

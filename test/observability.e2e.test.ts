@@ -17,7 +17,7 @@ describe('observability', () => {
   let close: () => Promise<void>;
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'kith-obs-'));
-    app = createApp({ db: join(dir, 'kith.db') });
+    app = await createApp({ db: join(dir, 'kith.db') });
     const created = await app.workspaces.create('default');
     if (!created.ok) throw new Error(created.message);
     keys = created.created;

@@ -4,13 +4,14 @@ import { loadConfig } from '../config.ts';
 import type { Workspace } from '../store/ports.ts';
 import { CliError } from './cli-error.ts';
 
-export const dbOption = (): Option => new Option('--db <path>', 'SQLite file (env KITH_DB; default data/kith.db)');
+export const dbOption = (): Option =>
+  new Option('--db <path|url>', 'SQLite file or postgres:// URL (env KITH_DB; default data/kith.db)');
 export const workspaceOption = (): Option => new Option('-w, --workspace <name>', 'workspace name').default('default');
 
 /** Opens the configured store for a one-shot command and closes it afterwards. */
 export async function withApp<T>(opts: { db?: string }, fn: (app: App) => Promise<T>): Promise<T> {
   const config = loadConfig(process.env);
-  const app = createApp({ db: opts.db ?? config.db });
+  const app = await createApp({ db: opts.db ?? config.db });
   try {
     return await fn(app);
   } finally {

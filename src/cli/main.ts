@@ -8,6 +8,7 @@ import { registerRejected } from './rejected.ts';
 import { registerUnlink } from './unlink.ts';
 import { registerRules } from './rules.ts';
 import { registerKeys } from './keys.ts';
+import { registerMigrate } from './migrate.ts';
 import { CliError } from './cli-error.ts';
 
 /**
@@ -21,6 +22,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     // One line per error: commander's message, prefixed like every other kith error, with the hint.
     .configureOutput({ outputError: (text, write) => write(`${text.trim().replace(/^error: /, 'kith: ')} (see --help)\n`) });
   registerServe(program);
+  registerMigrate(program);
   registerWorkspace(program);
   registerProfile(program);
   registerExplain(program);

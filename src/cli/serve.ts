@@ -1,14 +1,15 @@
 import type { Command } from 'commander';
-import { createApp } from '../app.ts';
+import { createApp, describeLocation } from '../app.ts';
 import { buildServer } from '../api/server.ts';
 import { loadConfig } from '../config.ts';
 import { CliError } from './cli-error.ts';
 import { dbOption } from './common.ts';
+import type { CreateWorkspaceResult } from '../workspace/workspace-service.ts';
 
 /**
- * `kith serve`: the HTTP server on the embedded store. The first start on a new database creates
- * the workspace `default` and prints its keys once (they are stored hashed and cannot be shown
- * again). SIGTERM/SIGINT stop accepting connections, let in-flight requests finish, then close the
+ * `kith serve`: the HTTP server, on the embedded SQLite store or on PostgreSQL (`--db postgres://...`,
+ * pending migrations applied at start). The first start on a new database creates the workspace
+ * `default` and prints its keys once (they are stored hashed and cannot be shown again). SIGTERM/SIGINT stop accepting connections, let in-flight requests finish, then close the
  * store cleanly.
  */
 export function registerServe(program: Command): void {
@@ -25,11 +26,15 @@ export function registerServe(program: Command): void {
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`--port must be a port number, got "${opts.port}"`);
       const host = opts.host ?? config.host;
       const db = opts.db ?? config.db;
-      const app = createApp({ db });
+      const app = await createApp({ db });
 
+      let created: CreateWorkspaceResult | undefined;
       if ((await app.workspaces.list()).length === 0) {
-        const created = await app.workspaces.create('default');
-        if (!created.ok) throw new CliError(created.message);
+        created = await app.workspaces.create('default');
+        // `exists`: another node sharing this PostgreSQL database created it first; it printed the keys.
+        if (!created.ok && created.code !== 'exists') throw new CliError(created.message);
+      }
+      if (created?.ok === true) {
         const { writeKey, readKey, adminKey } = created.created;
         process.stdout.write(
           [
@@ -62,7 +67,7 @@ export function registerServe(program: Command): void {
       await server.listen({ port, host });
       const address = server.server.address();
       const shown = typeof address === 'object' && address !== null ? `http://${host}:${address.port}` : String(address);
-      process.stdout.write(`kith: serving on ${shown} (store: ${db})\n`);
+      process.stdout.write(`kith: serving on ${shown} (store: ${describeLocation(db)})\n`);
       await new Promise<void>((resolve) => {
         process.once('SIGTERM', () => void stop('SIGTERM').then(resolve));
         process.once('SIGINT', () => void stop('SIGINT').then(resolve));

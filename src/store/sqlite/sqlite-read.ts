@@ -4,6 +4,7 @@ import type { JsonObject, MessageType } from '../../spec/segment-message.ts';
 import type { EventPage, EvidenceMessage, HistoryKind, HistoryRecord, IdentifierState, ProfileId, ProfileState, ReadPort, RejectedRecord, WorkspaceId } from '../ports.ts';
 import { EVIDENCE_COLUMNS, IDENTIFIER_COLUMNS, PROFILE_COLUMNS, toEvidence, toIdentifier, toProfile, type EvidenceRow, type IdentifierRow, type ProfileRow } from './sqlite-rows.ts';
 import { loadComponentMembers } from './sqlite-write-tx.ts';
+import { decodeCursor, encodeCursor } from '../event-cursor.ts';
 
 interface EventRow {
   message_id: string;
@@ -13,21 +14,6 @@ interface EventRow {
   received_at: number;
   source: string;
   body: string;
-}
-
-/** Encodes the keyset position (event time, message id) of the last event of a page. */
-export function encodeCursor(t: number, messageId: string): string {
-  return Buffer.from(JSON.stringify([t, messageId])).toString('base64url');
-}
-
-export function decodeCursor(cursor: string): { t: number; m: string } | undefined {
-  try {
-    const v: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(v) && typeof v[0] === 'number' && typeof v[1] === 'string') return { t: v[0], m: v[1] };
-  } catch {
-    // fall through: an unreadable cursor is the caller's error, reported as such
-  }
-  return undefined;
 }
 
 /** Read-only queries on their own connection: they see the last committed transaction. */

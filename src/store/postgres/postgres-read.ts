@@ -1,0 +1,183 @@
+import type pg from 'pg';
+import type { IdentifierKey } from '../../identity/identifier.ts';
+import type { JsonObject, MessageType } from '../../spec/segment-message.ts';
+import { decodeCursor, encodeCursor } from '../event-cursor.ts';
+import type { EventPage, EvidenceMessage, HistoryKind, HistoryRecord, IdentifierState, ProfileId, ProfileState, ReadPort, RejectedRecord, WorkspaceId } from '../ports.ts';
+import {
+  IDENTIFIER_COLUMNS,
+  PROFILE_COLUMNS,
+  selectComponentMembers,
+  selectEvidence,
+  selectIdentifiers,
+  toIdentifier,
+  toProfile,
+  type IdentifierRow,
+  type ProfileRow,
+  type Statement,
+} from './postgres-rows.ts';
+
+const IDENTIFIER: Statement = { name: 'kith_read_identifier', text: `SELECT ${IDENTIFIER_COLUMNS} FROM identifiers WHERE ws = $1 AND key = $2` };
+const PROFILE: Statement = { name: 'kith_read_profile', text: `SELECT ${PROFILE_COLUMNS} FROM profiles WHERE ws = $1 AND id = $2` };
+const REDIRECT: Statement = { name: 'kith_read_redirect', text: 'SELECT to_ids FROM redirects WHERE ws = $1 AND from_id = $2' };
+const PROFILE_IDENTIFIERS: Statement = {
+  name: 'kith_read_profile_identifiers',
+  text: `SELECT ${IDENTIFIER_COLUMNS} FROM identifiers WHERE ws = $1 AND profile = $2`,
+};
+/** Keyset paging on (t, message_id), newest first; the row comparison uses messages_primary. */
+const EVENTS: Statement = {
+  name: 'kith_read_events',
+  text: `
+    SELECT message_id, type, event, t, received_at, source, body FROM messages
+    WHERE ws = $1 AND primary_ident IN (SELECT id FROM identifiers WHERE ws = $1 AND profile = $2)
+      AND (t, message_id) < ($3::int8, $4::text)
+    ORDER BY t DESC, message_id DESC
+    LIMIT $5`,
+};
+const HISTORY: Statement = {
+  name: 'kith_read_history',
+  text: `
+    SELECT h.seq, h.kind, h.profile, h.related, h.at, h.message_id, h.detail FROM history h
+    WHERE h.ws = $1 AND h.seq IN (SELECT seq FROM history_profiles WHERE ws = $1 AND profile = ANY($2::text[]))
+    ORDER BY h.seq`,
+};
+const REJECTED: Statement = {
+  name: 'kith_read_rejected',
+  text: `SELECT seq, received_at, idx, message_id, code, reason, field, body, source FROM rejected
+         WHERE ws = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3`,
+};
+const STATS: Statement = {
+  name: 'kith_read_stats',
+  text: `SELECT
+    (SELECT count(*) FROM messages WHERE ws = $1) AS messages,
+    (SELECT count(*) FROM profiles WHERE ws = $1) AS profiles,
+    (SELECT count(*) FROM identifiers WHERE ws = $1) AS identifiers,
+    (SELECT count(*) FROM rejected WHERE ws = $1) AS rejected`,
+};
+
+interface EventRow {
+  message_id: string;
+  type: string;
+  event: string | null;
+  t: number;
+  received_at: number;
+  source: string;
+  body: JsonObject;
+}
+
+interface HistoryRow {
+  seq: number;
+  kind: string;
+  profile: string;
+  related: ProfileId[];
+  at: number;
+  message_id: string | null;
+  detail: JsonObject;
+}
+
+interface RejectedRow {
+  seq: number;
+  received_at: number;
+  idx: number | null;
+  message_id: string | null;
+  code: string;
+  reason: string;
+  field: string | null;
+  body: string;
+  source: string;
+}
+
+/**
+ * Read-only queries on the pool, outside any transaction: each call sees the last committed state
+ * and never a half-applied unit of work. One statement per call.
+ */
+export class PostgresRead implements ReadPort {
+  constructor(private readonly pool: pg.Pool) {}
+
+  async findIdentifier(ws: WorkspaceId, key: IdentifierKey): Promise<IdentifierState | undefined> {
+    const [row] = await this.rows<IdentifierRow>(IDENTIFIER, [ws, key]);
+    return row === undefined ? undefined : toIdentifier(row);
+  }
+
+  loadIdentifiers(ws: WorkspaceId, keys: readonly IdentifierKey[]): Promise<IdentifierState[]> {
+    return selectIdentifiers(this.pool, ws, keys);
+  }
+
+  async loadProfile(ws: WorkspaceId, id: ProfileId): Promise<ProfileState | undefined> {
+    const [row] = await this.rows<ProfileRow>(PROFILE, [ws, id]);
+    return row === undefined ? undefined : toProfile(row);
+  }
+
+  async redirectOf(ws: WorkspaceId, id: ProfileId): Promise<readonly ProfileId[] | undefined> {
+    const [row] = await this.rows<{ to_ids: ProfileId[] }>(REDIRECT, [ws, id]);
+    return row?.to_ids;
+  }
+
+  async identifiersOf(ws: WorkspaceId, id: ProfileId): Promise<IdentifierState[]> {
+    return (await this.rows<IdentifierRow>(PROFILE_IDENTIFIERS, [ws, id])).map(toIdentifier);
+  }
+
+  async eventsOf(ws: WorkspaceId, id: ProfileId, opts: { limit: number; cursor: string | null }): Promise<EventPage> {
+    const after = opts.cursor === null ? undefined : decodeCursor(opts.cursor);
+    // Without a cursor: everything before (MAX_SAFE_INTEGER, ''), i.e. every event.
+    const rows = await this.rows<EventRow>(EVENTS, [ws, id, after?.t ?? Number.MAX_SAFE_INTEGER, after?.m ?? '', opts.limit + 1]);
+    const page = rows.slice(0, opts.limit);
+    const last = page[page.length - 1];
+    return {
+      events: page.map((r) => ({
+        messageId: r.message_id,
+        type: r.type as MessageType,
+        event: r.event,
+        t: r.t,
+        receivedAt: r.received_at,
+        source: r.source,
+        body: r.body,
+      })),
+      next: rows.length > opts.limit && last !== undefined ? encodeCursor(last.t, last.message_id) : null,
+    };
+  }
+
+  async historyOf(ws: WorkspaceId, ids: readonly ProfileId[]): Promise<HistoryRecord[]> {
+    if (ids.length === 0) return [];
+    return (await this.rows<HistoryRow>(HISTORY, [ws, ids])).map((r) => ({
+      seq: r.seq,
+      kind: r.kind as HistoryKind,
+      profileId: r.profile as ProfileId,
+      related: r.related,
+      at: r.at,
+      messageId: r.message_id,
+      detail: r.detail,
+    }));
+  }
+
+  async listRejected(ws: WorkspaceId, opts: { limit: number; beforeSeq: number | null }): Promise<Array<RejectedRecord & { seq: number }>> {
+    const rows = await this.rows<RejectedRow>(REJECTED, [ws, opts.beforeSeq ?? Number.MAX_SAFE_INTEGER, opts.limit]);
+    return rows.map((r) => ({
+      seq: r.seq,
+      receivedAt: r.received_at,
+      index: r.idx,
+      messageId: r.message_id,
+      code: r.code,
+      reason: r.reason,
+      field: r.field,
+      body: r.body,
+      source: r.source,
+    }));
+  }
+
+  loadEvidence(ws: WorkspaceId, keys: readonly IdentifierKey[]): Promise<EvidenceMessage[]> {
+    return selectEvidence(this.pool, ws, keys);
+  }
+
+  loadComponentMembers(ws: WorkspaceId, componentIds: readonly string[]): Promise<{ profiles: ProfileState[]; identifiers: IdentifierState[] }> {
+    return selectComponentMembers(this.pool, ws, componentIds);
+  }
+
+  async stats(ws: WorkspaceId): Promise<{ messages: number; profiles: number; identifiers: number; rejected: number }> {
+    const [row] = await this.rows<{ messages: number; profiles: number; identifiers: number; rejected: number }>(STATS, [ws]);
+    return { messages: row?.messages ?? 0, profiles: row?.profiles ?? 0, identifiers: row?.identifiers ?? 0, rejected: row?.rejected ?? 0 };
+  }
+
+  private async rows<R extends pg.QueryResultRow>(statement: Statement, values: unknown[]): Promise<R[]> {
+    return (await this.pool.query<R>({ ...statement, values })).rows;
+  }
+}
