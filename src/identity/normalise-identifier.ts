@@ -20,6 +20,7 @@ export function normaliseIdentifier(type: string, raw: unknown, rules: IdentityR
   else if (typeof raw === 'number' && Number.isFinite(raw)) text = String(raw);
   else return { ok: false, reason: `${type} must be a string` };
   if (text === '') return { ok: false, reason: `${type} is empty` };
+  if (/[\u0000-\u001f\u007f]/.test(text) || !text.isWellFormed()) return { ok: false, reason: `${type} contains control characters or invalid Unicode` };
   if (text.length > MAX_IDENTIFIER_VALUE_LENGTH) return { ok: false, reason: `${type} is longer than ${MAX_IDENTIFIER_VALUE_LENGTH} characters` };
   if (isJunk(type, text, rules)) return { ok: false, reason: `${type} "${text}" is on the blocklist` };
 

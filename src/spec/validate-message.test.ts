@@ -651,3 +651,15 @@ describe("validateBatch", () => {
     });
   });
 });
+
+describe('ids with control characters or broken Unicode', () => {
+  it('are refused, naming the field', () => {
+    for (const bad of ['u\u0000ser', 'line\nbreak', 'half\ud800']) {
+      const r = validateMessage({ type: 'track', event: 'E', userId: bad }, { receivedAt: 0 });
+      expect(r.ok).toBe(false);
+      if (!r.ok) expect(r.problem.field).toBe('userId');
+      const m = validateMessage({ type: 'track', event: 'E', userId: 'fine', messageId: bad }, { receivedAt: 0 });
+      expect(m.ok).toBe(false);
+    }
+  });
+});

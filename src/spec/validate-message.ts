@@ -340,6 +340,10 @@ function readId(
       field,
       `${field} is longer than ${MAX_TEXT_LENGTH} characters`,
     );
+  // Ids are keys in every store; control characters (NUL above all) and lone surrogates have no
+  // place in them and some databases cannot store them at all.
+  if (/[\u0000-\u001f\u007f]/.test(text) || !text.isWellFormed())
+    return invalid(field, `${field} contains control characters or invalid Unicode`);
   return { ok: true, value: text === "" ? undefined : text };
 }
 
