@@ -10,9 +10,12 @@ import { registerTrackingRoutes } from './tracking-routes.ts';
 import { registerProfileRoutes } from './profile-routes.ts';
 import { registerAdminRoutes } from './admin-routes.ts';
 import { registerKeyRoutes } from './key-routes.ts';
+import { RateLimiter } from './rate-limiter.ts';
 
 export interface ServerOptions {
   readonly logger?: FastifyServerOptions['logger'];
+  /** Ingest limit per workspace, in messages: sustained rate and burst (default 20,000/s, 40,000). */
+  readonly rateLimit?: { readonly messagesPerSecond: number; readonly burst: number };
 }
 
 /**
@@ -85,7 +88,8 @@ export function buildServer(app: App, options: ServerOptions = {}): FastifyInsta
     void reply.header('content-type', app.metrics.registry.contentType);
     return app.metrics.registry.metrics();
   });
-  registerTrackingRoutes(server, { auth, ingest, metrics: app.metrics });
+  const limit = options.rateLimit ?? { messagesPerSecond: 20_000, burst: 40_000 };
+  registerTrackingRoutes(server, { auth, ingest, metrics: app.metrics, limiter: new RateLimiter(limit.messagesPerSecond, limit.burst) });
   registerProfileRoutes(server, { auth, app });
   registerAdminRoutes(server, { auth, app });
   registerKeyRoutes(server, { auth, app });

@@ -1,4 +1,5 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { RateLimiter } from './rate-limiter.ts';
 import type { MessageType } from '../spec/segment-message.ts';
 import { MAX_BATCH_BYTES, MAX_MESSAGE_BYTES } from '../spec/validate-message.ts';
 import type { IngestResult, IngestService } from '../ingest/ingest-service.ts';
@@ -13,7 +14,20 @@ const SINGLE_TYPES: readonly MessageType[] = ['identify', 'track', 'page', 'scre
  * the body. A 200 means every accepted message is durable and already visible in its profile.
  * Per-message problems in a batch are listed in `rejected` while the valid messages are accepted.
  */
-export function registerTrackingRoutes(server: FastifyInstance, deps: { auth: Authenticator; ingest: IngestService; metrics: Metrics }): void {
+export function registerTrackingRoutes(
+  server: FastifyInstance,
+  deps: { auth: Authenticator; ingest: IngestService; metrics: Metrics; limiter: RateLimiter },
+): void {
+  /** 429 with Retry-After when the workspace is over its ingest rate; nothing is stored. */
+  const limit = (workspaceId: string, body: unknown, reply: FastifyReply): void => {
+    const batch = typeof body === 'object' && body !== null ? (body as { batch?: unknown }).batch : undefined;
+    const n = Array.isArray(batch) ? batch.length : 1;
+    const taken = deps.limiter.take(workspaceId, n);
+    if (taken.ok) return;
+    deps.metrics.rejected.inc({ reason: 'rate_limited' }, n);
+    void reply.header('retry-after', String(taken.retryAfterSeconds));
+    throw new HttpError(429, 'rate_limited', `this workspace is over its ingest rate; retry after ${taken.retryAfterSeconds} s`);
+  };
   const count = (result: IngestResult): IngestResult => {
     if (result.ok) {
       deps.metrics.accepted.inc(result.accepted);
@@ -33,6 +47,7 @@ export function registerTrackingRoutes(server: FastifyInstance, deps: { auth: Au
     // A little above 32 KB: the message itself is measured by the validator, which names the limit.
     server.post(`/v1/${type}`, { bodyLimit: MAX_MESSAGE_BYTES + 4096 }, async (req, reply) => {
       const principal = await principalOf(req);
+      limit(principal.workspace.id, req.body, reply);
       const result = count(await deps.ingest.single(principal.workspace, principal.key.source, type, req.body));
       return reply.status(result.ok ? 200 : 400).send(responseBody(result));
     });
@@ -40,6 +55,7 @@ export function registerTrackingRoutes(server: FastifyInstance, deps: { auth: Au
   for (const path of ['/v1/batch', '/v1/import']) {
     server.post(path, { bodyLimit: MAX_BATCH_BYTES }, async (req, reply) => {
       const principal = await principalOf(req);
+      limit(principal.workspace.id, req.body, reply);
       const result = count(await deps.ingest.batch(principal.workspace, principal.key.source, req.body));
       return reply.status(result.ok ? 200 : 400).send(responseBody(result));
     });

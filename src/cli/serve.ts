@@ -48,7 +48,10 @@ export function registerServe(program: Command): void {
         );
       }
 
-      const server = buildServer(app, { logger: opts.quiet === true ? false : { level: config.logLevel } });
+      const server = buildServer(app, {
+        logger: opts.quiet === true ? false : { level: config.logLevel },
+        rateLimit: { messagesPerSecond: config.rateLimit, burst: 2 * config.rateLimit },
+      });
       let stopping: Promise<void> | undefined;
       const stop = (signal: string): Promise<void> => {
         stopping ??= (async () => {
