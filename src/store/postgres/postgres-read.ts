@@ -1,3 +1,4 @@
+import { toRejected, type RejectedRow } from '../rejected-row.ts';
 import type pg from 'pg';
 import type { IdentifierKey } from '../../identity/identifier.ts';
 import type { JsonObject, MessageType } from '../../spec/segment-message.ts';
@@ -74,17 +75,6 @@ interface HistoryRow {
   detail: JsonObject;
 }
 
-interface RejectedRow {
-  seq: number;
-  received_at: number;
-  idx: number | null;
-  message_id: string | null;
-  code: string;
-  reason: string;
-  field: string | null;
-  body: string;
-  source: string;
-}
 
 /**
  * Read-only queries on the pool, outside any transaction: each call sees the last committed state
@@ -151,17 +141,7 @@ export class PostgresRead implements ReadPort {
 
   async listRejected(ws: WorkspaceId, opts: { limit: number; beforeSeq: number | null }): Promise<Array<RejectedRecord & { seq: number }>> {
     const rows = await this.rows<RejectedRow>(REJECTED, [ws, opts.beforeSeq ?? Number.MAX_SAFE_INTEGER, opts.limit]);
-    return rows.map((r) => ({
-      seq: r.seq,
-      receivedAt: r.received_at,
-      index: r.idx,
-      messageId: r.message_id,
-      code: r.code,
-      reason: r.reason,
-      field: r.field,
-      body: r.body,
-      source: r.source,
-    }));
+    return rows.map(toRejected);
   }
 
   loadEvidence(ws: WorkspaceId, keys: readonly IdentifierKey[]): Promise<EvidenceMessage[]> {

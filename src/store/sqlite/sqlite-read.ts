@@ -1,3 +1,4 @@
+import { toRejected, type RejectedRow } from '../rejected-row.ts';
 import type Database from 'better-sqlite3';
 import type { IdentifierKey } from '../../identity/identifier.ts';
 import type { JsonObject, MessageType } from '../../spec/segment-message.ts';
@@ -116,17 +117,7 @@ export class SqliteRead implements ReadPort {
   }
 
   async listRejected(ws: WorkspaceId, opts: { limit: number; beforeSeq: number | null }): Promise<Array<RejectedRecord & { seq: number }>> {
-    return this.s.rejected.all(ws, opts.beforeSeq ?? Number.MAX_SAFE_INTEGER, opts.limit).map((r) => ({
-      seq: r.seq,
-      receivedAt: r.received_at,
-      index: r.idx,
-      messageId: r.message_id,
-      code: r.code,
-      reason: r.reason,
-      field: r.field,
-      body: r.body,
-      source: r.source,
-    }));
+    return this.s.rejected.all(ws, opts.beforeSeq ?? Number.MAX_SAFE_INTEGER, opts.limit).map(toRejected);
   }
 
   async loadEvidence(ws: WorkspaceId, keys: readonly IdentifierKey[]): Promise<EvidenceMessage[]> {
@@ -148,16 +139,5 @@ export class SqliteRead implements ReadPort {
   }
 }
 
-interface RejectedRow {
-  seq: number;
-  received_at: number;
-  idx: number | null;
-  message_id: string | null;
-  code: string;
-  reason: string;
-  field: string | null;
-  body: string;
-  source: string;
-}
 
 export type { ProfileState };
