@@ -219,6 +219,99 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       expect(await store.read.listRejected(OTHER, { limit: 10, beforeSeq: null })).toEqual([]);
     });
 
+    it('stores consent with profiles and reads it from message evidence', async () => {
+      const consented = (t: number, prefs: unknown) =>
+        message(`c${t}`, t, ['user_id:u1'], { body: JSON.stringify({ type: 'track', event: 'Consent', context: { consent: { categoryPreferences: prefs } } }) });
+      await write(WS, {
+        identifiers: [identifier('user_id:u1', 'p1')],
+        messages: [consented(1, { Advertising: true, Analytics: false }), consented(2, 'not an object'), message('m3', 3, ['user_id:u1'])],
+        profiles: [profile('p1', 'c1', 'user_id:u1', { consent: { Advertising: { v: true, t: 1, m: 'c1' } } })],
+      });
+      expect((await store.read.loadProfile(WS, pid('p1')))?.consent).toEqual({ Advertising: { v: true, t: 1, m: 'c1' } });
+      const evidence = await store.write((tx) => tx.loadEvidence(WS, [key('user_id:u1')]));
+      const byId = new Map(evidence.map((e) => [e.messageId, e.consent]));
+      expect(byId.get('c1')).toEqual({ Advertising: true, Analytics: false });
+      expect(byId.get('c2')).toBeUndefined();
+      expect(byId.get('m3')).toBeUndefined();
+    });
+
+    it('lists every message carrying some identifiers in full, oldest first', async () => {
+      await write(WS, {
+        identifiers: [identifier('user_id:u1', 'p1'), identifier('device_id:d1', 'p1'), identifier('user_id:u2', 'p2')],
+        messages: [message('m2', 20, ['user_id:u2', 'device_id:d1']), message('m1', 10, ['user_id:u1', 'device_id:d1']), message('m3', 30, ['user_id:u2'])],
+        profiles: [profile('p1', 'c1', 'user_id:u1'), profile('p2', 'c1', 'user_id:u2')],
+      });
+      const carried = await store.read.messagesCarrying(WS, [key('user_id:u1'), key('device_id:d1')]);
+      expect(carried.map((m) => [m.messageId, m.primary, m.keys])).toEqual([
+        ['m1', 'user_id:u1', ['user_id:u1', 'device_id:d1']],
+        ['m2', 'user_id:u2', ['user_id:u2', 'device_id:d1']],
+      ]);
+      expect(carried[0]).toMatchObject({ type: 'track', t: 10, receivedAt: 11, source: 'web', body: { type: 'track', event: 'Clicked', properties: { n: 10 } } });
+      expect(await store.read.messagesCarrying(OTHER, [key('user_id:u1')])).toEqual([]);
+    });
+
+    it('keeps one suppression salt per workspace and suppressed hashes per workspace', async () => {
+      const salts = await store.write(async (tx) => [
+        await tx.privacy.suppressionSalt(WS, null),
+        await tx.privacy.suppressionSalt(WS, 'salt-a'),
+        await tx.privacy.suppressionSalt(WS, 'salt-b'),
+        await tx.privacy.suppressionSalt(OTHER, null),
+      ]);
+      expect(salts).toEqual([null, 'salt-a', 'salt-a', null]);
+      await store.write((tx) => tx.privacy.erase(WS, { messageIds: [], rejectedContaining: [], profileIds: [], suppress: ['h1', 'h2'], at: 5 }));
+      const hits = await store.write(async (tx) => ({
+        ws: await tx.privacy.suppressedHashes(WS, ['h1', 'h3']),
+        other: await tx.privacy.suppressedHashes(OTHER, ['h1']),
+        none: await tx.privacy.suppressedHashes(WS, []),
+      }));
+      expect([...hits.ws]).toEqual(['h1']);
+      expect(hits.other.size).toBe(0);
+      expect(hits.none.size).toBe(0);
+    });
+
+    it('erases messages with their evidence and rejected rows, history naming the profiles, and redirects to them', async () => {
+      await write(WS, {
+        identifiers: [identifier('user_id:u1', 'p1'), identifier('anonymous_id:a1', 'p1'), identifier('device_id:d1', 'p2')],
+        messages: [message('m1', 1, ['user_id:u1', 'anonymous_id:a1']), message('m2', 2, ['user_id:u1']), message('m3', 3, ['device_id:d1'])],
+        profiles: [profile('p1', 'c1', 'user_id:u1'), profile('p2', 'c2', 'device_id:d1')],
+        history: [
+          { kind: 'merge', profileId: pid('p1'), related: [pid('p0')], at: 1, messageId: 'm1', detail: {} },
+          { kind: 'split', profileId: pid('pz'), related: [pid('p1'), pid('p2')], at: 2, messageId: null, detail: {} },
+          { kind: 'merge', profileId: pid('p2'), related: [], at: 3, messageId: 'm3', detail: {} },
+        ],
+        redirects: [
+          { from: pid('p0'), to: [pid('p1')] },
+          { from: pid('px'), to: [pid('p0')] },
+          { from: pid('pz'), to: [pid('p1'), pid('p2')] },
+        ],
+        rejected: [
+          { receivedAt: 1, index: 0, messageId: 'm1', code: 'missing_field', reason: 'r', field: 'event', body: '{"secret":1}', source: 'web' },
+          { receivedAt: 2, index: 0, messageId: 'r9', code: 'missing_field', reason: 'r', field: 'event', body: '{}', source: 'web' },
+          { receivedAt: 3, index: 1, messageId: null, code: 'missing_field', reason: 'r', field: 'event', body: '{"traits":{"email":"Jane@Example.com"}}', source: 'web' },
+          { receivedAt: 4, index: 2, messageId: null, code: 'missing_field', reason: 'r', field: 'event', body: '{"traits":{"email":"jane@example.com.au"}}', source: 'web' },
+        ],
+      });
+      await write(OTHER, { identifiers: [identifier('user_id:u1', 'q1')], messages: [message('m1', 1, ['user_id:u1'])], profiles: [profile('q1', 'c1', 'user_id:u1')] });
+      const counts = await store.write(async (tx) => {
+        await tx.privacy.suppressionSalt(WS, 'salt');
+        return tx.privacy.erase(WS, { messageIds: ['m1', 'm2', 'missing'], rejectedContaining: ['"jane@example.com"'], profileIds: [pid('p1')], suppress: ['h1'], at: 9 });
+      });
+      expect(counts).toEqual({ messages: 2, rejected: 2, history: 2, redirects: 3, profileIds: ['p0', 'p1', 'px'] });
+      expect((await store.read.stats(WS)).messages).toBe(1);
+      expect(await store.write((tx) => tx.loadEvidence(WS, [key('user_id:u1'), key('anonymous_id:a1')]))).toEqual([]);
+      expect(await store.read.messagesCarrying(WS, [key('device_id:d1')])).toHaveLength(1);
+      expect(await store.read.redirectOf(WS, pid('p0'))).toBeUndefined();
+      expect(await store.read.redirectOf(WS, pid('px'))).toBeUndefined();
+      expect(await store.read.redirectOf(WS, pid('pz'))).toEqual(['p2']);
+      expect(await store.read.historyOf(WS, [pid('p1'), pid('p0'), pid('pz')])).toEqual([]);
+      expect((await store.read.historyOf(WS, [pid('p2')])).map((h) => h.messageId)).toEqual(['m3']);
+      // By message id, and by a value as a whole JSON string in any case (not as a substring).
+      expect((await store.read.listRejected(WS, { limit: 10, beforeSeq: null })).map((r) => r.receivedAt)).toEqual([4, 2]);
+      // Another workspace's message with the same id is untouched.
+      expect((await store.read.stats(OTHER)).messages).toBe(1);
+      expect((await store.scrub()).complete).toBe(true);
+    });
+
     it('rewrites message identifiers and drops identifiers no message carries', async () => {
       await write(WS, {
         identifiers: [identifier('user_id:u1', 'p1'), identifier('phone:+14155550100', 'p1')],

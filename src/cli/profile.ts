@@ -33,6 +33,9 @@ function render(v: ProfileView): string {
   const traits = Object.entries(v.traits);
   if (traits.length === 0) lines.push('  (none)');
   for (const [k, val] of traits) lines.push(`  ${k}: ${JSON.stringify(val)}`);
+  lines.push('', 'Consent:');
+  if (v.consent.length === 0) lines.push('  (none recorded)');
+  for (const c of v.consent) lines.push(`  ${c.purpose}: ${c.granted ? 'granted' : 'denied'} (since ${c.updatedAt}, message ${c.messageId})`);
   lines.push('', `Recent events (${v.recentEvents.length} shown, newest first):`);
   if (v.recentEvents.length === 0) lines.push('  (none)');
   for (const e of v.recentEvents) lines.push(`  ${e.timestamp}  ${e.type.padEnd(8)} ${e.event ?? ''}  [${e.source}] ${e.messageId}`);

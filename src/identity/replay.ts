@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ComponentState, EvidenceMessage, IdentifierState, ProfileId, ProfileState, WorkspaceId } from '../store/ports.ts';
 import { applyTraits } from '../profile/traits.ts';
+import { applyConsent, consentPreferences } from '../profile/consent.ts';
 import { compareEventKeys, compareFirstKeys } from './event-order.ts';
 import { splitIdentifierKey, type IdentifierKey } from './identifier.ts';
 import { profileIdFor } from './profile-id.ts';
@@ -202,6 +203,8 @@ export function replay(input: ReplayInput): ReplayOutput {
       component.maxM = msg.messageId;
     }
     if (msg.type === 'identify' && msg.traits !== null) applyTraits(profile.traits, msg.traits, msg.t, msg.messageId);
+    const consent = msg.consent == null ? null : consentPreferences(msg.consent);
+    if (consent !== null) applyConsent((profile.consent ??= {}), consent, msg.t, msg.messageId);
   }
 
   return {

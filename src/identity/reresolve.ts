@@ -183,6 +183,7 @@ function sameProfile(a: ProfileState, b: ProfileState | undefined): boolean {
     a.firstT === b.firstT &&
     a.lastT === b.lastT &&
     sortedJson(a.traits) === sortedJson(b.traits) &&
+    sortedJson(a.consent ?? {}) === sortedJson(b.consent ?? {}) &&
     sortedJson(a.counts) === sortedJson(b.counts)
   );
 }

@@ -9,6 +9,7 @@ import { sortKeys } from './extract-identifiers.ts';
 import { identifierKey, type IdentifierKey } from './identifier.ts';
 import { traitValues } from '../profile/traits.ts';
 import { deleteIdentifier } from './delete-identifier.ts';
+import { consentPreferences } from '../profile/consent.ts';
 
 const WS = 'ws_test' as WorkspaceId;
 
@@ -26,9 +27,13 @@ const messageArb = fc.record({
   t: fc.integer({ min: 0, max: 40 }),
   identify: fc.boolean(),
   plan: fc.constantFrom('free', 'pro', 'team'),
+  // Segment's consent shape on any message type; survivorship per purpose, like traits.
+  consent: fc.option(fc.dictionary(fc.constantFrom('Advertising', 'Analytics'), fc.boolean()), { nil: null }),
 });
 
-function toPrepared(list: Array<{ keys: IdentifierKey[]; t: number; identify: boolean; plan: string }>, rules: IdentityRules): PreparedMessage[] {
+type Generated = { keys: IdentifierKey[]; t: number; identify: boolean; plan: string; consent?: Record<string, boolean> | null };
+
+function toPrepared(list: Generated[], rules: IdentityRules): PreparedMessage[] {
   return list.map((m, i) => ({
     messageId: `m${String(i).padStart(3, '0')}`,
     type: m.identify ? 'identify' : 'track',
@@ -38,7 +43,11 @@ function toPrepared(list: Array<{ keys: IdentifierKey[]; t: number; identify: bo
     source: 'test',
     keys: sortKeys([...m.keys], rules),
     traits: m.identify ? { plan: m.plan, seen: m.t } : null,
-    body: JSON.stringify(m.identify ? { type: 'identify', traits: { plan: m.plan, seen: m.t } } : { type: 'track' }),
+    consent: consentPreferences(m.consent ?? null),
+    body: JSON.stringify({
+      ...(m.identify ? { type: 'identify', traits: { plan: m.plan, seen: m.t } } : { type: 'track' }),
+      ...(m.consent == null ? {} : { context: { consent: { categoryPreferences: m.consent } } }),
+    }),
   }));
 }
 
@@ -64,7 +73,7 @@ async function snapshot(store: Store, keys: Iterable<IdentifierKey>): Promise<Re
       continue;
     }
     const p = await store.read.loadProfile(WS, s.profileId);
-    out[key] = { profile: s.profileId, traits: p === undefined ? 'missing profile' : traitValues(p.traits) };
+    out[key] = { profile: s.profileId, traits: p === undefined ? 'missing profile' : traitValues(p.traits), consent: traitValues(p?.consent ?? {}) };
   }
   return out;
 }
@@ -78,13 +87,15 @@ function expected(messages: PreparedMessage[], rules: IdentityRules): Record<str
     keys: m.keys,
     primary: null,
     traits: m.traits,
+    consent: m.consent ?? null,
   }));
   const result = replay({ ws: WS, rules, messages: evidence, quarantined: new Set() });
   const traits = new Map(result.profiles.map((p) => [p.id, traitValues(p.traits)]));
+  const consent = new Map(result.profiles.map((p) => [p.id, traitValues(p.consent ?? {})]));
   const out: Record<string, unknown> = {};
   for (const key of [...result.identifiers.keys()].sort()) {
     const s = result.identifiers.get(key)!;
-    out[key] = s.quarantined ? 'quarantined' : { profile: s.profileId, traits: traits.get(s.profileId!) };
+    out[key] = s.quarantined ? 'quarantined' : { profile: s.profileId, traits: traits.get(s.profileId!), consent: consent.get(s.profileId!) };
   }
   return out;
 }

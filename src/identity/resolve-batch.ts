@@ -1,6 +1,8 @@
 import type { JsonObject, MessageType } from '../spec/segment-message.ts';
 import type { IdentifierState, ProfileState, WorkspaceId, WriteTx } from '../store/ports.ts';
 import { applyTraits, mergeTraits } from '../profile/traits.ts';
+import { applyConsent, mergeConsent, type ConsentPreferences } from '../profile/consent.ts';
+import { markSuppressed } from '../privacy/suppression.ts';
 import { compareEventKeys, compareFirstKeys } from './event-order.ts';
 import { splitIdentifierKey, type IdentifierKey } from './identifier.ts';
 import { addPeer, isOverPeerLimit } from './peers.ts';
@@ -22,10 +24,13 @@ export interface PreparedMessage {
   readonly keys: readonly IdentifierKey[];
   /** identify traits, applied to the profile by survivorship. */
   readonly traits: JsonObject | null;
+  /** Consent preferences the message carries (`context.consent`), applied like traits. */
+  readonly consent?: ConsentPreferences | null;
   readonly body: string;
 }
 
-export type MessageOutcome = 'accepted' | 'duplicate';
+/** `suppressed`: it carries an erased person's identifier and was dropped (privacy/suppression.ts). */
+export type MessageOutcome = 'accepted' | 'duplicate' | 'suppressed';
 
 export interface BatchResult {
   /** messageId → what happened to it. */
@@ -56,6 +61,8 @@ export async function resolveBatch(
   now: number,
 ): Promise<BatchResult> {
   const outcomes = new Map<string, MessageOutcome>();
+  // Erased people stay erased: messages carrying a suppressed identifier are skipped like duplicates.
+  await markSuppressed(tx, ws.id, batch, outcomes);
   const unique = new Map<string, PreparedMessage>();
   for (const m of batch) if (!unique.has(m.messageId)) unique.set(m.messageId, m);
   const existing = await tx.existingMessageIds(ws.id, [...unique.keys()]);
@@ -282,7 +289,11 @@ class BatchResolver {
       }
     }
     for (const other of touched.slice(1)) set.moveComponent(other, target);
-    set.touchComponent({ id: target, maxT: max.t, maxM: max.m });
+    // The component row changes only when its newest evidence does, or components were joined.
+    const current = set.components.get(target);
+    if (current === undefined || touched.length > 1 || current.maxT !== max.t || current.maxM !== max.m) {
+      set.touchComponent({ id: target, maxT: max.t, maxM: max.m });
+    }
     for (const g of isFresh(base) ? [base, ...leftovers] : leftovers) {
       const profile = this.newProfile(g.fresh[0]!, target);
       for (const s of g.fresh.slice(1)) this.addToProfile(profile, s);
@@ -290,7 +301,8 @@ class BatchResolver {
 
     this.touchProfilesOf(live, m);
     const primary = set.profileOf(live[0]!)!;
-    if (m.traits !== null && m.type === 'identify') applyTraits(primary.traits, m.traits, m.t, m.messageId);
+    if (m.traits !== null && m.type === 'identify' && applyTraits(primary.traits, m.traits, m.t, m.messageId)) this.set.touchProfile(primary);
+    if (m.consent != null && applyConsent((primary.consent ??= {}), m.consent, m.t, m.messageId)) this.set.touchProfile(primary);
     // Earlier evidence can make one of this message's identifiers the profile's oldest.
     if (late) this.rekeyIfFounderChanged(primary, m, m.messageId);
   }
@@ -342,6 +354,7 @@ class BatchResolver {
     for (const key of keys) {
       const p = this.set.profileOf(key);
       if (p === undefined) continue;
+      if (m.t >= p.firstT && m.t <= p.lastT) continue;
       if (m.t < p.firstT) p.firstT = m.t;
       if (m.t > p.lastT) p.lastT = m.t;
       this.set.touchProfile(p);
@@ -353,6 +366,7 @@ class BatchResolver {
     const [keep, gone] = compareFounders(a, b) <= 0 ? [a, b] : [b, a];
     for (const [type, n] of Object.entries(gone.counts)) keep.counts[type] = (keep.counts[type] ?? 0) + n;
     mergeTraits(keep.traits, gone.traits);
+    if (gone.consent !== undefined) mergeConsent((keep.consent ??= {}), gone.consent);
     keep.firstT = Math.min(keep.firstT, gone.firstT);
     keep.lastT = Math.max(keep.lastT, gone.lastT);
     this.set.moveProfile(gone, keep);

@@ -2,6 +2,7 @@ import type { ValidMessage } from '../spec/segment-message.ts';
 import type { PreparedMessage } from '../identity/resolve-batch.ts';
 import { extractIdentifiers, type IgnoredIdentifier } from '../identity/extract-identifiers.ts';
 import type { IdentityRules } from '../identity/rules.ts';
+import { consentOfContext } from '../profile/consent.ts';
 
 /**
  * Turns a validated message into what the resolver consumes: identifiers extracted and normalised
@@ -19,6 +20,7 @@ export function prepareMessage(message: ValidMessage, source: string, rules: Ide
       source,
       keys,
       traits: message.type === 'identify' ? (message.traits ?? null) : null,
+      consent: consentOfContext(message.context),
       body: JSON.stringify(message),
     },
     ignored,

@@ -2,6 +2,7 @@ import type { HistoryRecord, ReadPort, Workspace } from '../store/ports.ts';
 import type { JsonObject } from '../spec/segment-message.ts';
 import { lookupProfile } from './profile-lookup.ts';
 import { traitValues } from './traits.ts';
+import { consentEntries } from './consent.ts';
 
 export interface ProfileView {
   readonly profileId: string;
@@ -9,6 +10,8 @@ export interface ProfileView {
   readonly updatedAt: string;
   readonly identifiers: ReadonlyArray<{ type: string; value: string; firstSeen: string; source: string }>;
   readonly traits: JsonObject;
+  /** Purpose → granted, with the event time that set it. */
+  readonly consent: ReadonlyArray<{ purpose: string; granted: boolean; updatedAt: string; messageId: string }>;
   readonly recentEvents: ReadonlyArray<{ timestamp: string; type: string; event: string | null; messageId: string; source: string }>;
   readonly history: ReadonlyArray<{ at: string; kind: string; profileId: string; related: readonly string[]; messageId: string | null; detail: JsonObject }>;
 }
@@ -35,6 +38,7 @@ export async function profileView(read: ReadPort, ws: Workspace, text: string, e
         return { type: s.key.slice(0, at), value: s.key.slice(at + 1), firstSeen: iso(s.firstT), source: s.firstSource };
       }),
       traits: traitValues(p.traits),
+      consent: consentEntries(p.consent).map((c) => ({ purpose: c.purpose, granted: c.granted, updatedAt: iso(c.t), messageId: c.messageId })),
       recentEvents: events.events.map((e) => ({ timestamp: iso(e.t), type: e.type, event: e.event, messageId: e.messageId, source: e.source })),
       history: history.map((h) => ({ at: iso(h.at), kind: h.kind, profileId: h.profileId, related: h.related, messageId: h.messageId, detail: h.detail })),
     },

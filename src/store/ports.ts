@@ -71,6 +71,8 @@ export interface ProfileState {
   founderM: string;
   founderPos: number;
   traits: TraitMap;
+  /** Consent per purpose (`context.consent.categoryPreferences`), by the same survivorship as traits. */
+  consent?: TraitMap;
   /** Identifiers per type, for limits and metadata. */
   counts: Record<string, number>;
   firstT: number;
@@ -108,6 +110,8 @@ export interface EvidenceMessage {
   readonly primary: IdentifierKey | null;
   /** identify traits, when the message is an identify. */
   readonly traits: JsonObject | null;
+  /** The message's `context.consent.categoryPreferences` object as stored, if any (unvalidated). */
+  readonly consent?: JsonObject | null;
 }
 
 export interface RejectedRecord {
@@ -161,8 +165,58 @@ export interface ChangeSet {
   readonly rejected: readonly RejectedRecord[];
 }
 
+/** What erasing a person removes, decided by the privacy service (see privacy/erase-person.ts). */
+export interface ErasurePlan {
+  /** Messages deleted with their bodies, evidence rows and rejected-log rows naming them. */
+  readonly messageIds: readonly string[];
+  /**
+   * Rejected-log rows whose body, lower-cased, contains one of these (lower-cased JSON strings
+   * such as `"jane@example.com"`, quotes included) are deleted too: invalid messages of the person.
+   */
+  readonly rejectedContaining: readonly string[];
+  /** Profile ids whose history rows and redirects go (ids redirecting only to them go too). */
+  readonly profileIds: readonly ProfileId[];
+  /** Salted hashes of the erased identifiers, kept so that old messages cannot bring them back. */
+  readonly suppress: readonly string[];
+  readonly at: number;
+}
+
+export interface ErasureCounts {
+  readonly messages: number;
+  readonly rejected: number;
+  readonly history: number;
+  readonly redirects: number;
+  /** Every profile id erased: the given ones and the old ids that redirected only to them. */
+  readonly profileIds: readonly ProfileId[];
+}
+
+/** Erasure and suppression, inside a write transaction. */
+export interface PrivacyTx {
+  /**
+   * The workspace's suppression salt. When it has none, `candidate` is stored and returned (null
+   * candidate: returns null). On PostgreSQL this takes the workspace exclusively, so call it first.
+   */
+  suppressionSalt(ws: WorkspaceId, candidate: string | null): Promise<string | null>;
+  /** The hashes among `hashes` on the workspace's suppression list. */
+  suppressedHashes(ws: WorkspaceId, hashes: readonly string[]): Promise<Set<string>>;
+  erase(ws: WorkspaceId, plan: ErasurePlan): Promise<ErasureCounts>;
+}
+
+/** A stored message in full, for exporting what is held about a person. */
+export interface StoredMessage {
+  readonly messageId: string;
+  readonly type: MessageType;
+  readonly t: number;
+  readonly receivedAt: number;
+  readonly source: string;
+  readonly keys: readonly IdentifierKey[];
+  readonly primary: IdentifierKey | null;
+  readonly body: JsonObject;
+}
+
 /** Reads and writes inside one transaction of the write path. */
 export interface WriteTx {
+  readonly privacy: PrivacyTx;
   existingMessageIds(ws: WorkspaceId, messageIds: readonly string[]): Promise<Set<string>>;
   loadIdentifiers(ws: WorkspaceId, keys: readonly IdentifierKey[]): Promise<IdentifierState[]>;
   loadProfiles(ws: WorkspaceId, ids: readonly ProfileId[]): Promise<ProfileState[]>;
@@ -206,6 +260,10 @@ export interface ReadPort {
   loadEvidence(ws: WorkspaceId, keys: readonly IdentifierKey[]): Promise<EvidenceMessage[]>;
   loadComponentMembers(ws: WorkspaceId, componentIds: readonly string[]): Promise<{ profiles: ProfileState[]; identifiers: IdentifierState[] }>;
   stats(ws: WorkspaceId): Promise<{ messages: number; profiles: number; identifiers: number; rejected: number }>;
+  /** Live profiles in id order after `afterId`, each with its identifiers: a keyset page for walking a whole workspace (export). */
+  scanProfiles(ws: WorkspaceId, opts: { afterId: ProfileId | null; limit: number }): Promise<Array<{ profile: ProfileState; identifiers: IdentifierState[] }>>;
+  /** Every stored message carrying any of these identifiers, in full, oldest first. */
+  messagesCarrying(ws: WorkspaceId, keys: readonly IdentifierKey[]): Promise<StoredMessage[]>;
 }
 
 export interface AdminPort {
@@ -226,5 +284,11 @@ export interface Store {
   readonly read: ReadPort;
   /** Runs `fn` in one write transaction; commits when it resolves, rolls back when it throws. */
   write<T>(fn: (tx: WriteTx) => Promise<T>): Promise<T>;
+  /**
+   * Makes deleted rows unrecoverable from the store's files, after an erasure. SQLite: deletes
+   * already zero what they free (secure_delete); this checkpoints the WAL and truncates it.
+   * PostgreSQL: VACUUMs the tables erasure deletes from (see docs on what that does not cover).
+   */
+  scrub(): Promise<{ complete: boolean; detail: string }>;
   close(): Promise<void>;
 }

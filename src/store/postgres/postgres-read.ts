@@ -3,6 +3,9 @@ import type pg from 'pg';
 import type { IdentifierKey } from '../../identity/identifier.ts';
 import type { JsonObject, MessageType } from '../../spec/segment-message.ts';
 import { decodeCursor, encodeCursor } from '../event-cursor.ts';
+import { scanPostgresProfiles } from './postgres-export.ts';
+import { selectMessagesCarrying } from './postgres-erase.ts';
+import type { StoredMessage } from '../ports.ts';
 import type { EventPage, EvidenceMessage, HistoryKind, HistoryRecord, IdentifierState, ProfileId, ProfileState, ReadPort, RejectedRecord, WorkspaceId } from '../ports.ts';
 import {
   IDENTIFIER_COLUMNS,
@@ -152,9 +155,17 @@ export class PostgresRead implements ReadPort {
     return selectComponentMembers(this.pool, ws, componentIds);
   }
 
+  scanProfiles(ws: WorkspaceId, opts: { afterId: ProfileId | null; limit: number }): Promise<Array<{ profile: ProfileState; identifiers: IdentifierState[] }>> {
+    return scanPostgresProfiles(this.pool, ws, opts);
+  }
+
   async stats(ws: WorkspaceId): Promise<{ messages: number; profiles: number; identifiers: number; rejected: number }> {
     const [row] = await this.rows<{ messages: number; profiles: number; identifiers: number; rejected: number }>(STATS, [ws]);
     return { messages: row?.messages ?? 0, profiles: row?.profiles ?? 0, identifiers: row?.identifiers ?? 0, rejected: row?.rejected ?? 0 };
+  }
+
+  messagesCarrying(ws: WorkspaceId, keys: readonly IdentifierKey[]): Promise<StoredMessage[]> {
+    return selectMessagesCarrying(this.pool, ws, keys);
   }
 
   private async rows<R extends pg.QueryResultRow>(statement: Statement, values: unknown[]): Promise<R[]> {

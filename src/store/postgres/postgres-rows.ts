@@ -44,9 +44,10 @@ export interface ProfileRow {
   counts: Record<string, number>;
   first_t: number;
   last_t: number;
+  consent: ProfileState['traits'];
 }
 
-export const PROFILE_COLUMNS = 'id, component, founder, founder_t, founder_m, founder_pos, traits, counts, first_t, last_t';
+export const PROFILE_COLUMNS = 'id, component, founder, founder_t, founder_m, founder_pos, traits, counts, first_t, last_t, consent';
 
 /** A column list with each column prefixed by a table alias: `qualified('a, b', 'i')` is `i.a, i.b`. */
 export function qualified(columns: string, alias: string): string {
@@ -68,6 +69,7 @@ export function toProfile(row: ProfileRow): ProfileState {
     counts: row.counts,
     firstT: row.first_t,
     lastT: row.last_t,
+    consent: row.consent,
   };
 }
 
@@ -79,6 +81,7 @@ export interface EvidenceRow {
   keys: string[];
   primary_key: string | null;
   traits: JsonObject | null;
+  consent: JsonObject | null;
 }
 
 /**
@@ -87,7 +90,9 @@ export interface EvidenceRow {
  */
 export const EVIDENCE_COLUMNS = `m.message_id, m.type, m.t, m.source, m.keys,
   (SELECT i.key FROM identifiers i WHERE i.ws = m.ws AND i.id = m.primary_ident) AS primary_key,
-  CASE WHEN m.type = 'identify' THEN m.body -> 'traits' END AS traits`;
+  CASE WHEN m.type = 'identify' THEN m.body -> 'traits' END AS traits,
+  CASE WHEN json_typeof(m.body -> 'context' -> 'consent' -> 'categoryPreferences') = 'object'
+    THEN m.body -> 'context' -> 'consent' -> 'categoryPreferences' END AS consent`;
 
 export function toEvidence(row: EvidenceRow): EvidenceMessage {
   return {
@@ -98,6 +103,7 @@ export function toEvidence(row: EvidenceRow): EvidenceMessage {
     keys: row.keys as IdentifierKey[],
     primary: row.primary_key as IdentifierKey | null,
     traits: row.traits,
+    ...(row.consent === null ? {} : { consent: row.consent }),
   };
 }
 

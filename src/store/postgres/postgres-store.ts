@@ -7,6 +7,7 @@ import { PostgresRead } from './postgres-read.ts';
 import { PG_TYPES, sqlState, type Queryable } from './postgres-rows.ts';
 import { PostgresWriteTx, RETRYABLE_CODES } from './postgres-write-tx.ts';
 import { MIGRATIONS, MIGRATION_LOCK_KEY } from './schema.ts';
+import { ERASED_TABLES } from './postgres-erase.ts';
 
 export interface PostgresStoreOptions {
   /** `postgres://user:password@host:port/database` (or `postgresql://`). */
@@ -132,6 +133,13 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
         () => inFlight.delete(running),
       );
       return running;
+    },
+    async scrub(): Promise<{ complete: boolean; detail: string }> {
+      // VACUUM cannot run inside a transaction: it runs on the pool. It removes the dead row
+      // versions and their index entries; the bytes of the space it frees are not zeroed, and WAL
+      // segments keep them until recycled (see docs/decisions.md, "Privacy").
+      await pool.query(`VACUUM ${ERASED_TABLES.join(', ')}`);
+      return { complete: true, detail: `VACUUM ${ERASED_TABLES.join(', ')}` };
     },
     async close(): Promise<void> {
       await Promise.allSettled([...inFlight]);

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { IdentifierKey } from '../../identity/identifier.ts';
 import { splitIdentifierKey } from '../../identity/identifier.ts';
 import type { ChangeSet, ComponentState, EvidenceMessage, IdentifierState, ProfileId, ProfileState, WorkspaceId, WriteTx } from '../ports.ts';
+import { PostgresPrivacyTx } from './postgres-erase.ts';
 import { IDENTIFIER_GUARD, LOCK_IDENTIFIER_GUARDS, PROFILE_GUARD, RowLocks, type Query } from './postgres-locks.ts';
 import {
   IDENTIFIER_COLUMNS,
@@ -159,13 +160,14 @@ const TAIL: Statement = {
   name: 'kith_apply_tail',
   text: `
     WITH p AS (
-      INSERT INTO profiles (ws, id, component, founder, founder_t, founder_m, founder_pos, traits, counts, first_t, last_t)
-      SELECT $1, u.id, u.component, u.founder, u.founder_t, u.founder_m, u.founder_pos, u.traits, u.counts, u.first_t, u.last_t
-      FROM unnest($2::text[], $3::text[], $4::text[], $5::int8[], $6::text[], $7::int4[], $8::jsonb[], $9::jsonb[], $10::int8[], $11::int8[])
-        AS u(id, component, founder, founder_t, founder_m, founder_pos, traits, counts, first_t, last_t)
+      INSERT INTO profiles (ws, id, component, founder, founder_t, founder_m, founder_pos, traits, counts, first_t, last_t, consent)
+      SELECT $1, u.id, u.component, u.founder, u.founder_t, u.founder_m, u.founder_pos, u.traits, u.counts, u.first_t, u.last_t, u.consent
+      FROM unnest($2::text[], $3::text[], $4::text[], $5::int8[], $6::text[], $7::int4[], $8::jsonb[], $9::jsonb[], $10::int8[], $11::int8[], $31::jsonb[])
+        AS u(id, component, founder, founder_t, founder_m, founder_pos, traits, counts, first_t, last_t, consent)
       ON CONFLICT (ws, id) DO UPDATE SET component = excluded.component, founder = excluded.founder,
         founder_t = excluded.founder_t, founder_m = excluded.founder_m, founder_pos = excluded.founder_pos,
-        traits = excluded.traits, counts = excluded.counts, first_t = excluded.first_t, last_t = excluded.last_t
+        traits = excluded.traits, counts = excluded.counts, first_t = excluded.first_t, last_t = excluded.last_t,
+        consent = excluded.consent
       RETURNING id
     ), revived AS (
       DELETE FROM redirects r WHERE r.ws = $1 AND r.from_id IN (SELECT id FROM p)
@@ -299,6 +301,7 @@ export class PostgresWriteTx implements WriteTx {
   /** The first retryable failure this attempt met, even if `fn` swallowed it. */
   retryable: unknown = undefined;
   private readonly locks = new RowLocks();
+  readonly privacy = new PostgresPrivacyTx((ws, mode, queries) => this.send(ws, mode, queries));
 
   constructor(private readonly client: pg.PoolClient) {}
 
@@ -455,6 +458,7 @@ export class PostgresWriteTx implements WriteTx {
         c.rejected.map((r) => (r.field === null ? null : text(r.field))),
         c.rejected.map((r) => text(r.body)),
         c.rejected.map((r) => text(r.source)),
+        profiles.map((p) => jsonb(p.consent ?? {})),
       ]);
     }
 

@@ -157,6 +157,23 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (ws, seq)
   );
   `,
+  // 2: privacy. Consent per profile; the suppression list of erased identifiers (salted hashes
+  // only, with a random salt per workspace); rejected rows findable by message id for erasure.
+  // (On Citus: distribute suppressed and suppression_salts by ws, colocated with messages.)
+  `
+  ALTER TABLE profiles ADD COLUMN consent JSONB NOT NULL DEFAULT '{}';
+  CREATE TABLE suppression_salts (
+    ws TEXT COLLATE "C" PRIMARY KEY,
+    salt TEXT NOT NULL
+  );
+  CREATE TABLE suppressed (
+    ws TEXT COLLATE "C" NOT NULL,
+    hash TEXT COLLATE "C" NOT NULL,
+    at BIGINT NOT NULL,
+    PRIMARY KEY (ws, hash)
+  );
+  CREATE INDEX rejected_message ON rejected (ws, message_id);
+  `,
 ];
 
 /**

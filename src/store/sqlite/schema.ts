@@ -115,4 +115,20 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX rejected_ws ON rejected(ws, seq);
   `,
+  // 2: privacy. Consent per profile; the suppression list of erased identifiers (salted hashes
+  // only, with a random salt per workspace); rejected rows findable by message id for erasure.
+  `
+  ALTER TABLE profiles ADD COLUMN consent TEXT NOT NULL DEFAULT '{}';
+  CREATE TABLE suppression_salts (
+    ws TEXT PRIMARY KEY,
+    salt TEXT NOT NULL
+  );
+  CREATE TABLE suppressed (
+    ws TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    PRIMARY KEY (ws, hash)
+  ) WITHOUT ROWID;
+  CREATE INDEX rejected_message ON rejected(ws, message_id);
+  `,
 ];

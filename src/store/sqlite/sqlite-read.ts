@@ -6,6 +6,9 @@ import type { EventPage, EvidenceMessage, HistoryKind, HistoryRecord, Identifier
 import { EVIDENCE_COLUMNS, IDENTIFIER_COLUMNS, PROFILE_COLUMNS, toEvidence, toIdentifier, toProfile, type EvidenceRow, type IdentifierRow, type ProfileRow } from './sqlite-rows.ts';
 import { loadComponentMembers } from './sqlite-write-tx.ts';
 import { decodeCursor, encodeCursor } from '../event-cursor.ts';
+import { sqliteProfileScan } from './sqlite-export.ts';
+import { messagesCarrying } from './sqlite-erase.ts';
+import type { StoredMessage } from '../ports.ts';
 
 interface EventRow {
   message_id: string;
@@ -20,8 +23,12 @@ interface EventRow {
 /** Read-only queries on their own connection: they see the last committed transaction. */
 export class SqliteRead implements ReadPort {
   private readonly s;
+  private readonly carrying;
+  private readonly profileScan;
 
   constructor(db: Database.Database) {
+    this.carrying = messagesCarrying(db);
+    this.profileScan = sqliteProfileScan(db);
     this.s = {
       identifier: db.prepare<[string, string], IdentifierRow>(`SELECT ${IDENTIFIER_COLUMNS} FROM identifiers WHERE ws = ? AND key = ?`),
       identifiers: db.prepare<[string, string], IdentifierRow>(
@@ -129,6 +136,10 @@ export class SqliteRead implements ReadPort {
     return loadComponentMembers(this.s, ws, componentIds);
   }
 
+  async scanProfiles(ws: WorkspaceId, opts: { afterId: ProfileId | null; limit: number }): Promise<Array<{ profile: ProfileState; identifiers: IdentifierState[] }>> {
+    return this.profileScan(ws, opts);
+  }
+
   async stats(ws: WorkspaceId): Promise<{ messages: number; profiles: number; identifiers: number; rejected: number }> {
     return {
       messages: this.s.countMessages.get(ws)?.n ?? 0,
@@ -136,6 +147,10 @@ export class SqliteRead implements ReadPort {
       identifiers: this.s.countIdentifiers.get(ws)?.n ?? 0,
       rejected: this.s.countRejected.get(ws)?.n ?? 0,
     };
+  }
+
+  async messagesCarrying(ws: WorkspaceId, keys: readonly IdentifierKey[]): Promise<StoredMessage[]> {
+    return this.carrying(ws, keys);
   }
 }
 

@@ -41,9 +41,10 @@ export interface ProfileRow {
   counts: string;
   first_t: number;
   last_t: number;
+  consent: string;
 }
 
-export const PROFILE_COLUMNS = 'id, component, founder, founder_t, founder_m, founder_pos, traits, counts, first_t, last_t';
+export const PROFILE_COLUMNS = 'id, component, founder, founder_t, founder_m, founder_pos, traits, counts, first_t, last_t, consent';
 
 export function toProfile(row: ProfileRow): ProfileState {
   return {
@@ -57,6 +58,7 @@ export function toProfile(row: ProfileRow): ProfileState {
     counts: JSON.parse(row.counts) as Record<string, number>,
     firstT: row.first_t,
     lastT: row.last_t,
+    consent: JSON.parse(row.consent) as ProfileState['traits'],
   };
 }
 
@@ -68,12 +70,15 @@ export interface EvidenceRow {
   keys: string;
   primary_key: string | null;
   traits: string | null;
+  consent: string | null;
 }
 
 /** Selects what re-resolution needs; `traits` is extracted by SQLite so bodies are not parsed here. */
 export const EVIDENCE_COLUMNS = `m.message_id, m.type, m.t, m.source, m.keys,
   (SELECT key FROM identifiers WHERE id = m.primary_ident) AS primary_key,
-  CASE WHEN m.type = 'identify' THEN json_extract(m.body, '$.traits') END AS traits`;
+  CASE WHEN m.type = 'identify' THEN json_extract(m.body, '$.traits') END AS traits,
+  CASE WHEN json_type(m.body, '$.context.consent.categoryPreferences') = 'object'
+    THEN json_extract(m.body, '$.context.consent.categoryPreferences') END AS consent`;
 
 export function toEvidence(row: EvidenceRow): EvidenceMessage {
   return {
@@ -84,5 +89,6 @@ export function toEvidence(row: EvidenceRow): EvidenceMessage {
     keys: JSON.parse(row.keys) as IdentifierKey[],
     primary: row.primary_key as IdentifierKey | null,
     traits: row.traits === null ? null : (JSON.parse(row.traits) as JsonObject),
+    ...(row.consent === null ? {} : { consent: JSON.parse(row.consent) as JsonObject }),
   };
 }

@@ -35,6 +35,9 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
   db.pragma(`synchronous = ${memory ? 'off' : 'normal'}`);
   const walSync = memory || options.synchronous === 'normal' ? undefined : new WalSync(`${options.path}-wal`);
   db.pragma('foreign_keys = ON');
+  // Privacy: every row deleted or rewritten, and every page freed, is overwritten with zeros, so
+  // old copies of a person's data do not linger in free space where erasure could not reach them.
+  db.pragma('secure_delete = ON');
   db.pragma('busy_timeout = 5000');
   db.pragma('cache_size = -65536');
   migrate(db);
@@ -63,6 +66,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
       const run = async (): Promise<T> => {
         if (closed) throw new Error('store is closed');
         db.exec('BEGIN IMMEDIATE');
+        tx.begin();
         try {
           const result = await fn(tx);
           db.exec('COMMIT');
@@ -81,6 +85,22 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
         await walSync.flush();
         return result;
       });
+    },
+    scrub(): Promise<{ complete: boolean; detail: string }> {
+      const run = async (): Promise<{ complete: boolean; detail: string }> => {
+        if (memory) return { complete: true, detail: 'in-memory store: nothing on disk' };
+        // TRUNCATE copies every committed page (deleted rows already zeroed) into the file and
+        // empties the WAL, which still holds older page images; readers may delay it briefly.
+        for (let attempt = 0; attempt < 100; attempt++) {
+          const [r] = db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>;
+          if (r?.busy === 0) return { complete: true, detail: 'WAL checkpointed into the database file and truncated' };
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        return { complete: false, detail: 'readers kept the WAL busy; it will be truncated by the next checkpoint' };
+      };
+      const next = queue.then(run, run);
+      queue = next.catch(() => undefined);
+      return next;
     },
     async close(): Promise<void> {
       await queue;

@@ -22,6 +22,7 @@ import {
   type IdentifierRow,
   type ProfileRow,
 } from './sqlite-rows.ts';
+import { SqlitePrivacyTx } from './sqlite-erase.ts';
 
 /**
  * The write side of the SQLite store. Lists are passed as one JSON array parameter and expanded
@@ -29,8 +30,12 @@ import {
  */
 export class SqliteWriteTx implements WriteTx {
   private readonly s;
+  /** Row ids of identifiers seen in this transaction (`ws\0key`), so evidence rows need no lookup. */
+  private readonly rowIds = new Map<string, number>();
+  readonly privacy: SqlitePrivacyTx;
 
   constructor(private readonly db: Database.Database) {
+    this.privacy = new SqlitePrivacyTx(db);
     this.s = {
       existing: db.prepare<[string, string], { message_id: string }>(
         'SELECT message_id FROM messages WHERE ws = ? AND message_id IN (SELECT value FROM json_each(?))',
@@ -84,11 +89,12 @@ export class SqliteWriteTx implements WriteTx {
       rewriteKeys: db.prepare('UPDATE messages SET keys = ?, primary_ident = ? WHERE seq = ?'),
       deleteEvidence: db.prepare('DELETE FROM evidence WHERE ident = ?'),
       upsertProfile: db.prepare(
-        `INSERT INTO profiles (ws, id, component, founder, founder_t, founder_m, founder_pos, traits, counts, first_t, last_t)
-         VALUES (@ws, @id, @component, @founder, @founder_t, @founder_m, @founder_pos, @traits, @counts, @first_t, @last_t)
+        `INSERT INTO profiles (ws, id, component, founder, founder_t, founder_m, founder_pos, traits, counts, first_t, last_t, consent)
+         VALUES (@ws, @id, @component, @founder, @founder_t, @founder_m, @founder_pos, @traits, @counts, @first_t, @last_t, @consent)
          ON CONFLICT (ws, id) DO UPDATE SET component = excluded.component, founder = excluded.founder,
            founder_t = excluded.founder_t, founder_m = excluded.founder_m, founder_pos = excluded.founder_pos,
-           traits = excluded.traits, counts = excluded.counts, first_t = excluded.first_t, last_t = excluded.last_t`,
+           traits = excluded.traits, counts = excluded.counts, first_t = excluded.first_t, last_t = excluded.last_t,
+           consent = excluded.consent`,
       ),
       deleteProfile: db.prepare('DELETE FROM profiles WHERE ws = ? AND id = ?'),
       upsertComponent: db.prepare(
@@ -130,6 +136,15 @@ export class SqliteWriteTx implements WriteTx {
     };
   }
 
+  /** Called by the store as each transaction begins: row ids are only known to be valid within one. */
+  begin(): void {
+    this.rowIds.clear();
+  }
+
+  private remember(ws: WorkspaceId, rows: readonly IdentifierRow[]): void {
+    for (const r of rows) this.rowIds.set(`${ws}\0${r.key}`, r.id);
+  }
+
   async existingMessageIds(ws: WorkspaceId, messageIds: readonly string[]): Promise<Set<string>> {
     if (messageIds.length === 0) return new Set();
     return new Set(this.s.existing.all(ws, JSON.stringify(messageIds)).map((r) => r.message_id));
@@ -137,7 +152,9 @@ export class SqliteWriteTx implements WriteTx {
 
   async loadIdentifiers(ws: WorkspaceId, keys: readonly IdentifierKey[]): Promise<IdentifierState[]> {
     if (keys.length === 0) return [];
-    return this.s.identifiers.all(ws, JSON.stringify(keys)).map(toIdentifier);
+    const rows = this.s.identifiers.all(ws, JSON.stringify(keys));
+    this.remember(ws, rows);
+    return rows.map(toIdentifier);
   }
 
   async loadProfiles(ws: WorkspaceId, ids: readonly ProfileId[]): Promise<ProfileState[]> {
@@ -161,14 +178,14 @@ export class SqliteWriteTx implements WriteTx {
 
   async apply(ws: WorkspaceId, c: ChangeSet): Promise<void> {
     const s = this.s;
-    const ids = new Map<string, number>();
+    const ids = this.rowIds;
     const idOf = (key: IdentifierKey): number => {
-      let id = ids.get(key);
+      let id = ids.get(`${ws}\0${key}`);
       if (id === undefined) {
         const row = s.identifierId.get(ws, key);
         if (row === undefined) throw new Error(`identifier ${key} missing from the store`);
         id = row.id;
-        ids.set(key, id);
+        ids.set(`${ws}\0${key}`, id);
       }
       return id;
     };
@@ -189,7 +206,7 @@ export class SqliteWriteTx implements WriteTx {
         first_source: st.firstSource,
         peers: JSON.stringify(st.peers),
       }) as { id: number };
-      ids.set(st.key, row.id);
+      ids.set(`${ws}\0${st.key}`, row.id);
     }
     for (const m of c.messages) {
       const info = s.insertMessage.run(
@@ -208,7 +225,10 @@ export class SqliteWriteTx implements WriteTx {
       for (const key of m.keys) s.insertEvidence.run(idOf(key), seq);
     }
     for (const p of c.primaries) s.setPrimary.run(p.primary === null ? null : idOf(p.primary), ws, p.messageId);
-    for (const key of c.deletedIdentifiers) s.deleteIdentifier.run(ws, key);
+    for (const key of c.deletedIdentifiers) {
+      s.deleteIdentifier.run(ws, key);
+      ids.delete(`${ws}\0${key}`);
+    }
     for (const id of c.deletedProfiles) s.deleteProfile.run(ws, id);
     for (const p of c.profiles) {
       s.upsertProfile.run({
@@ -223,6 +243,7 @@ export class SqliteWriteTx implements WriteTx {
         counts: JSON.stringify(p.counts),
         first_t: p.firstT,
         last_t: p.lastT,
+        consent: JSON.stringify(p.consent ?? {}),
       });
       s.deleteRedirect.run(ws, p.id);
     }
@@ -259,6 +280,7 @@ export class SqliteWriteTx implements WriteTx {
 
   async deleteOrphanIdentifiers(ws: WorkspaceId): Promise<number> {
     const deleted = this.s.deleteOrphans.run(ws).changes;
+    this.rowIds.clear();
     if (deleted > 0) {
       this.s.deleteEmptyProfiles.run(ws);
       this.s.deleteEmptyComponents.run(ws);
