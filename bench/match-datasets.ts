@@ -1,0 +1,89 @@
+/**
+ * The labelled record-linkage datasets in `../shared/datasets/` (see its README), loaded the way
+ * `kith dedupe`/`kith link` load a CSV: the same reader, the same column mapping. Used by
+ * `bench/match.ts` and by the accuracy test. The files are read in place, never copied.
+ *
+ * FEBRL's `soc_sec_id` is left out on purpose: it is a near-unique identifier (matching on it
+ * alone gets most pairs), so using it would measure the id, not the matcher.
+ */
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { columnMapping, readCsv, toMatchInputs, type CsvTable } from '../src/cli/csv-records.ts';
+import type { MatchInput } from '../src/match/attributes.ts';
+import type { MatchData } from '../src/match/match-session.ts';
+
+export const DATASETS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'shared', 'datasets');
+
+export interface LabelledDataset {
+  readonly name: string;
+  readonly task: 'dedupe' | 'link';
+  readonly data: MatchData;
+  readonly rows: number;
+  /** Record id → true entity. */
+  readonly truth: ReadonlyMap<string, string>;
+}
+
+const FEBRL_MAP = [
+  'given_name=firstName',
+  'surname=lastName',
+  'street_number=streetNumber',
+  'address_1=street',
+  'address_2=text:address_2',
+  'suburb=city',
+  'postcode=postalCode',
+  'state=state',
+  'date_of_birth=birthday',
+];
+
+function load(path: string, id: string, maps: readonly string[]): { table: CsvTable; inputs: MatchInput[] } {
+  const table = readCsv(path);
+  return { table, inputs: toMatchInputs(table, id, columnMapping(table, id, maps)) };
+}
+
+/** FEBRL ids are `rec-<N>-org` / `rec-<N>-dup-<k>`: the entity is N. */
+function febrlTruth(inputs: readonly MatchInput[], truth: Map<string, string>): void {
+  for (const r of inputs) truth.set(r.id, r.id.replace(/^rec-(\d+)-.*$/, '$1'));
+}
+
+export function febrl(n: 1 | 2 | 3): LabelledDataset {
+  const { inputs } = load(join(DATASETS_DIR, 'febrl', `dataset${n}.csv`), 'rec_id', FEBRL_MAP);
+  const truth = new Map<string, string>();
+  febrlTruth(inputs, truth);
+  return { name: `febrl${n}`, task: 'dedupe', data: inputs, rows: inputs.length, truth };
+}
+
+export function febrl4(): LabelledDataset {
+  const left = load(join(DATASETS_DIR, 'febrl', 'dataset4a.csv'), 'rec_id', FEBRL_MAP).inputs;
+  const right = load(join(DATASETS_DIR, 'febrl', 'dataset4b.csv'), 'rec_id', FEBRL_MAP).inputs;
+  const truth = new Map<string, string>();
+  febrlTruth(left, truth);
+  febrlTruth(right, truth);
+  return { name: 'febrl4', task: 'link', data: { left, right }, rows: left.length + right.length, truth };
+}
+
+export function fake1000(): LabelledDataset {
+  const { table, inputs } = load(join(DATASETS_DIR, 'splink_fake_1000', 'fake_1000.csv'), 'unique_id', ['first_name=firstName', 'surname=lastName', 'dob=birthday', 'city=city', 'email=email', 'cluster=skip']);
+  const idIndex = table.header.indexOf('unique_id');
+  const clusterIndex = table.header.indexOf('cluster');
+  const truth = new Map(table.rows.map((row) => [row[idIndex]!, row[clusterIndex]!] as const));
+  return { name: 'fake_1000', task: 'dedupe', data: inputs, rows: inputs.length, truth };
+}
+
+/** RLdata has no id column: the id is the row number, and the truth file lists entities in row order. */
+export function rldata(size: 500 | 10000): LabelledDataset {
+  const table = readCsv(join(DATASETS_DIR, 'rldata', `RLdata${size}.tsv`));
+  const mapping = columnMapping({ ...table, header: ['row', ...table.header] }, 'row', [
+    'fname_c1=firstName',
+    'fname_c2=middleName',
+    'lname_c1=lastName',
+    'lname_c2=lastName',
+    'by=birthYear',
+    'bm=birthMonth',
+    'bd=birthDay',
+  ]);
+  const numbered = { ...table, header: ['row', ...table.header], rows: table.rows.map((r, i) => [String(i + 1), ...r]) };
+  const inputs = toMatchInputs(numbered, 'row', mapping);
+  const identity = readCsv(join(DATASETS_DIR, 'rldata', `identity.RLdata${size}.tsv`)).rows;
+  const truth = new Map(inputs.map((r, i) => [r.id, identity[i]![0]!] as const));
+  return { name: `RLdata${size}`, task: 'dedupe', data: inputs, rows: inputs.length, truth };
+}

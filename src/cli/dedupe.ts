@@ -1,0 +1,18 @@
+import type { Command } from 'commander';
+import { addMatchFileOptions, loadRecords, runMatch, type MatchFileOptions } from './match-files.ts';
+
+/**
+ * `kith dedupe FILE`: finds the records of one CSV file that belong to the same person, with a
+ * Fellegi–Sunter model trained on the file itself, and writes `id,cluster`.
+ */
+export function registerDedupe(program: Command): void {
+  addMatchFileOptions(
+    program
+      .command('dedupe')
+      .description('find records of one CSV file that are the same person (probabilistic matching); writes id,cluster')
+      .argument('<file>', 'CSV (or tab/semicolon separated) file with a header row'),
+  ).action((file: string, opts: MatchFileOptions) => {
+    const { inputs, mapping } = loadRecords(file, opts);
+    runMatch('dedupe', inputs, [file], [mapping], opts);
+  });
+}

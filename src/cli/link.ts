@@ -1,0 +1,25 @@
+import type { Command } from 'commander';
+import { CliError } from './cli-error.ts';
+import { addMatchFileOptions, loadRecords, runMatch, type MatchFileOptions } from './match-files.ts';
+
+/**
+ * `kith link FILE_A FILE_B`: finds the records of two CSV files that are the same person (pairs
+ * across the files only), with a model trained on the two files, and writes `id,cluster` for the
+ * records of both; matched records share a cluster.
+ */
+export function registerLink(program: Command): void {
+  addMatchFileOptions(
+    program
+      .command('link')
+      .description('link the records of two CSV files that are the same person (probabilistic matching); writes id,cluster')
+      .argument('<fileA>', 'first CSV file (header row)')
+      .argument('<fileB>', 'second CSV file (header row, same id column)'),
+  ).action((fileA: string, fileB: string, opts: MatchFileOptions) => {
+    const a = loadRecords(fileA, opts);
+    const b = loadRecords(fileB, opts);
+    const inA = new Set(a.inputs.map((r) => r.id));
+    const shared = b.inputs.find((r) => inA.has(r.id));
+    if (shared !== undefined) throw new CliError(`id "${shared.id}" is in both files; the output names records by id, so ids must differ across the files`);
+    runMatch('link', { left: a.inputs, right: b.inputs }, [fileA, fileB], [a.mapping, b.mapping], opts);
+  });
+}

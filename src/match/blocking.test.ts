@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import type { ComparedAttribute, MatchInput } from './attributes.ts';
+import { blockingKeys, findCandidates, ruleKey } from './blocking.ts';
+import type { BlockingRule } from './model.ts';
+import { prepareRecord } from './prepare-record.ts';
+import { train } from './train.ts';
+
+const ATTRS: ComparedAttribute[] = ['firstName', 'lastName', 'birthday', 'city'];
+const FIRST = ['anna', 'ben', 'carla', 'dieter', 'emma', 'fritz'];
+const LAST = ['smith', 'smyth', 'jones', 'meyer', 'maier', 'brown'];
+const CITY = ['berlin', 'paris', 'oslo'];
+
+function records(n: number): MatchInput[] {
+  return Array.from({ length: n }, (_, i) => ({
+    id: `r${i}`,
+    values: {
+      firstName: FIRST[i % FIRST.length]!,
+      lastName: LAST[(i * 7) % LAST.length]!,
+      ...(i % 5 === 0 ? {} : { birthday: `19${50 + (i % 4)}-0${1 + (i % 3)}-1${i % 2}` }),
+      city: CITY[i % CITY.length]!,
+    },
+  }));
+}
+
+const RULES: BlockingRule[] = [
+  { parts: [{ attribute: 'lastName', transform: 'phonetic' }, { attribute: 'city', transform: 'exact' }] },
+  { parts: [{ attribute: 'birthday', transform: 'year' }, { attribute: 'firstName', transform: 'initial' }] },
+];
+
+describe('findCandidates', () => {
+  const prepared = records(60).map((r, i) => prepareRecord(r, ATTRS, { dateOrder: 'mdy', source: i < 25 ? 0 : 1 }));
+  const agree = (i: number, j: number): boolean =>
+    RULES.some((rule, r) => {
+      const k = ruleKey(rule, r, prepared[i]!, ATTRS);
+      return k !== undefined && k === ruleKey(rule, r, prepared[j]!, ATTRS);
+    });
+
+  it('proposes exactly the pairs that agree on some rule (OR of ANDs), each once', () => {
+    const c = findCandidates(prepared, ATTRS, RULES, { link: false, maxBlockSize: 1000 });
+    const got = new Set<string>();
+    for (let p = 0; p < c.count; p++) {
+      const key = `${c.left[p]},${c.right[p]}`;
+      expect(got.has(key)).toBe(false);
+      expect(c.left[p]!).toBeLessThan(c.right[p]!);
+      got.add(key);
+    }
+    const expected = new Set<string>();
+    for (let i = 0; i < prepared.length; i++) for (let j = i + 1; j < prepared.length; j++) if (agree(i, j)) expected.add(`${i},${j}`);
+    expect(got).toEqual(expected);
+    expect(c.rules.map((r) => r.pairs).reduce((a, b) => a + b, 0)).toBe(c.count);
+  });
+
+  it('links only across the two files', () => {
+    const c = findCandidates(prepared, ATTRS, RULES, { link: true, maxBlockSize: 1000 });
+    let expected = 0;
+    for (let i = 0; i < 25; i++) for (let j = 25; j < 60; j++) if (agree(i, j)) expected++;
+    expect(c.count).toBe(expected);
+    for (let p = 0; p < c.count; p++) expect(prepared[c.left[p]!]!.source).not.toBe(prepared[c.right[p]!]!.source);
+  });
+
+  it('skips blocks above the size limit and says so', () => {
+    const c = findCandidates(prepared, ATTRS, [{ parts: [{ attribute: 'city', transform: 'exact' }] }], { link: false, maxBlockSize: 10 });
+    expect(c.count).toBe(0);
+    expect(c.oversizedBlocks).toBe(3);
+    expect(c.oversizedRecords).toBe(60);
+  });
+
+  it('finds swapped first and last names with an unordered rule', () => {
+    const swapped = [
+      { id: 'a', values: { firstName: 'Jane', lastName: 'Doe' } },
+      { id: 'b', values: { firstName: 'Doe', lastName: 'Jane' } },
+    ].map((r) => prepareRecord(r, ATTRS, { dateOrder: 'mdy' }));
+    const rule: BlockingRule = { parts: [{ attribute: 'firstName', transform: 'phonetic' }, { attribute: 'lastName', transform: 'phonetic' }] };
+    expect(findCandidates(swapped, ATTRS, [rule], { link: false, maxBlockSize: 10 }).count).toBe(0);
+    expect(findCandidates(swapped, ATTRS, [{ ...rule, unordered: true }], { link: false, maxBlockSize: 10 }).count).toBe(1);
+  });
+});
+
+describe('blockingKeys', () => {
+  it('gives a record the keys of the rules whose attributes it has; records sharing a key are candidates', () => {
+    const model = train(records(200), { blocking: RULES, randomPairs: 2000 });
+    const a = blockingKeys(model, { id: 'x', values: { firstName: 'Anna', lastName: 'Smith', birthday: '1951-02-11', city: 'Oslo' } });
+    const b = blockingKeys(model, { id: 'y', values: { firstName: 'Anne', lastName: 'Smyth', city: 'Oslo' } });
+    expect(a).toHaveLength(2);
+    expect(b).toHaveLength(1);
+    expect(a).toContain(b[0]);
+  });
+});

@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { clusterPairs } from './cluster.ts';
+
+function pairs(list: [number, number, number][]) {
+  return {
+    left: Int32Array.from(list, (p) => p[0]),
+    right: Int32Array.from(list, (p) => p[1]),
+    weight: Float64Array.from(list, (p) => p[2]),
+    count: list.length,
+  };
+}
+
+describe('clusterPairs', () => {
+  const table = new Map<string, number>();
+  const weightOf = (a: number, b: number): number => table.get(`${Math.min(a, b)},${Math.max(a, b)}`) ?? -20;
+
+  it('links pairs at or above the threshold into connected groups labelled by their first record', () => {
+    const result = clusterPairs(6, pairs([[0, 1, 10], [1, 2, 8], [3, 4, 1], [4, 5, -5]]), { minWeight: 0, strangerWeight: -100, pairWeight: () => 0 });
+    expect([...result.clusterOf]).toEqual([0, 0, 0, 3, 3, 5]);
+    expect(result.linked).toBe(3);
+  });
+
+  it('does not chain two strangers through a record that resembles both', () => {
+    // 0–1 and 1–2 look like matches, but 0 and 2 are clearly different people.
+    table.set('0,1', 12);
+    table.set('1,2', 6);
+    table.set('0,2', -30);
+    const result = clusterPairs(3, pairs([[0, 1, 12], [1, 2, 6]]), { minWeight: 0, strangerWeight: -13, pairWeight: weightOf });
+    expect([...result.clusterOf]).toEqual([0, 0, 2]);
+    expect(result.refused).toBe(1);
+    // Without the guard the chain forms.
+    const loose = clusterPairs(3, pairs([[0, 1, 12], [1, 2, 6]]), { minWeight: 0, strangerWeight: -100, pairWeight: weightOf });
+    expect([...loose.clusterOf]).toEqual([0, 0, 0]);
+  });
+
+  it('joins groups whose members are all plausible together', () => {
+    table.set('0,2', 3);
+    const result = clusterPairs(3, pairs([[0, 1, 12], [1, 2, 6]]), { minWeight: 0, strangerWeight: -13, pairWeight: weightOf });
+    expect([...result.clusterOf]).toEqual([0, 0, 0]);
+  });
+});

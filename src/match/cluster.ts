@@ -1,0 +1,92 @@
+/**
+ * Clustering of scored pairs into entities: pairs at or above the threshold are linked, strongest
+ * first (union–find). A link that would join two groups is refused when some record of one group
+ * is clearly a different person from some record of the other (their pair scores below
+ * `strangerWeight`): this stops chains A–B–C from putting A and C together when A and C disagree.
+ */
+
+export interface ClusterOptions {
+  /** Pairs with a weight at or above this are linked. */
+  readonly minWeight: number;
+  /** Two groups are not joined when any cross pair scores below this. */
+  readonly strangerWeight: number;
+  /** The weight of any pair of records (used only for records of groups about to be joined). */
+  readonly pairWeight: (a: number, b: number) => number;
+  /** Cross checks above this many pairs are skipped (the join is allowed). */
+  readonly maxCrossChecks?: number;
+}
+
+export interface ClusterResult {
+  /** Per record, the smallest record index of its cluster (so cluster labels follow input order). */
+  readonly clusterOf: Int32Array;
+  readonly linked: number;
+  /** Joins refused because they would have chained strangers. */
+  readonly refused: number;
+}
+
+/** Clusters `count` records from candidate pairs (parallel arrays) and their weights. */
+export function clusterPairs(
+  count: number,
+  pairs: { readonly left: Int32Array; readonly right: Int32Array; readonly weight: Float64Array; readonly count: number },
+  options: ClusterOptions,
+): ClusterResult {
+  const parent = new Int32Array(count);
+  for (let i = 0; i < count; i++) parent[i] = i;
+  const members = new Map<number, number[]>();
+  const find = (x: number): number => {
+    let r = x;
+    while (parent[r] !== r) r = parent[r]!;
+    while (parent[x] !== r) {
+      const next = parent[x]!;
+      parent[x] = r;
+      x = next;
+    }
+    return r;
+  };
+  const membersOf = (root: number): number[] => members.get(root) ?? [root];
+  const order: number[] = [];
+  for (let p = 0; p < pairs.count; p++) if (pairs.weight[p]! >= options.minWeight) order.push(p);
+  // Strongest first; ties in input order, so the result does not depend on sort stability.
+  order.sort((x, y) => pairs.weight[y]! - pairs.weight[x]! || x - y);
+  const maxChecks = options.maxCrossChecks ?? 10_000;
+  let linked = 0;
+  let refused = 0;
+  for (const p of order) {
+    const ra = find(pairs.left[p]!);
+    const rb = find(pairs.right[p]!);
+    if (ra === rb) continue;
+    const ma = membersOf(ra);
+    const mb = membersOf(rb);
+    if (ma.length + mb.length > 2 && ma.length * mb.length <= maxChecks) {
+      let stranger = false;
+      for (const a of ma) {
+        for (const b of mb) {
+          if (options.pairWeight(a, b) < options.strangerWeight) {
+            stranger = true;
+            break;
+          }
+        }
+        if (stranger) break;
+      }
+      if (stranger) {
+        refused++;
+        continue;
+      }
+    }
+    const [root, child] = ra < rb ? [ra, rb] : [rb, ra];
+    parent[child] = root;
+    members.set(root, [...ma, ...mb]);
+    members.delete(child);
+    linked++;
+  }
+  const clusterOf = new Int32Array(count);
+  for (let i = 0; i < count; i++) clusterOf[i] = find(i);
+  // Roots are the smallest index only along union order; normalise to the smallest member.
+  const smallest = new Map<number, number>();
+  for (let i = 0; i < count; i++) {
+    const r = clusterOf[i]!;
+    if (!smallest.has(r)) smallest.set(r, i);
+  }
+  for (let i = 0; i < count; i++) clusterOf[i] = smallest.get(clusterOf[i]!)!;
+  return { clusterOf, linked, refused };
+}

@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import type { ComparedAttribute, MatchInput } from './attributes.ts';
+import { LEVELS, compareFeatures } from './comparisons.ts';
+import { parseDate } from './normalise.ts';
+import { kindOf, prepareRecord } from './prepare-record.ts';
+
+const ATTRS: ComparedAttribute[] = ['firstName', 'lastName', 'birthday', 'postalCode', 'email', 'phone', 'streetNumber', 'address', 'city'];
+
+function level(attribute: ComparedAttribute, a: MatchInput['values'], b: MatchInput['values']): string | null {
+  const x = prepareRecord({ id: 'a', values: a }, ATTRS, { dateOrder: 'mdy' });
+  const y = prepareRecord({ id: 'b', values: b }, ATTRS, { dateOrder: 'mdy' });
+  const c = ATTRS.indexOf(attribute);
+  const fx = x.features[c];
+  const fy = y.features[c];
+  if (fx === undefined || fy === undefined) return null;
+  const partner = attribute === 'firstName' ? 1 : attribute === 'lastName' ? 0 : -1;
+  const l = partner < 0 ? compareFeatures(kindOf(attribute), fx, fy) : compareFeatures(kindOf(attribute), fx, fy, x.features[partner], y.features[partner]);
+  return LEVELS[kindOf(attribute)][l]!;
+}
+
+describe('name comparison', () => {
+  it('orders exact, swapped, typo, nickname/phonetic, similar, initial, different', () => {
+    expect(level('firstName', { firstName: 'Zoë' }, { firstName: 'zoe' })).toBe('exact');
+    expect(level('firstName', { firstName: 'Jane', lastName: 'Doe' }, { firstName: 'Doe', lastName: 'Jane' })).toBe('first and last names swapped');
+    expect(level('lastName', { lastName: 'Smith' }, { lastName: 'Smtih' })).toMatch(/^typo/);
+    expect(level('firstName', { firstName: 'Bob' }, { firstName: 'Robert' })).toMatch(/^nickname/);
+    expect(level('lastName', { lastName: 'Meyer' }, { lastName: 'Maier' })).toMatch(/^nickname, same sound/);
+    expect(level('firstName', { firstName: 'J.' }, { firstName: 'John' })).toBe('initial agrees');
+    expect(level('firstName', { firstName: 'Alice' }, { firstName: 'Zachary' })).toBe('different');
+  });
+  it('spells out umlauts and drops titles and suffixes', () => {
+    expect(level('lastName', { lastName: 'Müller' }, { lastName: 'MUELLER' })).toBe('exact');
+    expect(level('firstName', { firstName: 'Dr. Anna' }, { firstName: 'anna' })).toBe('exact');
+  });
+  it('splits a full name when first and last are not given', () => {
+    expect(level('lastName', { fullName: 'Smith, Robert' }, { lastName: 'smith' })).toBe('exact');
+    expect(level('firstName', { fullName: 'Robert J Smith' }, { firstName: 'Bob' })).toMatch(/^nickname/);
+  });
+});
+
+describe('date comparison', () => {
+  it('understands the common formats', () => {
+    for (const raw of ['19781211', '1978-12-11', '12/11/1978', 'Dec 11, 1978', '11 December 1978', '1978-12-11T00:00:00Z']) {
+      expect(parseDate(raw, 'mdy'), raw).toEqual({ y: 1978, m: 12, d: 11 });
+    }
+    expect(parseDate('11/12/1978', 'dmy')).toEqual({ y: 1978, m: 12, d: 11 });
+    expect(parseDate('25/12/1978', 'mdy')).toEqual({ y: 1978, m: 12, d: 25 });
+    expect(parseDate('not a date')).toBeUndefined();
+  });
+  it('orders exact, typo or swapped day/month, two parts, two typos, near years, different', () => {
+    expect(level('birthday', { birthday: '1978-12-11' }, { birthday: '12/11/1978' })).toBe('exact');
+    expect(level('birthday', { birthday: '1978-12-11' }, { birthday: '1978-11-12' })).toBe('one typo or day and month swapped');
+    expect(level('birthday', { birthday: '1978-12-11' }, { birthday: '1978-12-14' })).toBe('one typo or day and month swapped');
+    expect(level('birthday', { birthday: '1978-12-11' }, { birthday: '1952-12-11' })).toBe('two of year, month and day agree');
+    expect(level('birthday', { birthday: '1978-02-11' }, { birthday: '1978-10-11' })).toBe('two of year, month and day agree');
+    expect(level('birthday', { birthday: '1978-02-11' }, { birthday: '1976-03-11' })).toBe('two typos');
+    expect(level('birthday', { birthday: '1978-02-11' }, { birthday: '1979-05-03' })).toBe('years within 5');
+    expect(level('birthday', { birthday: '1978-02-11' }, { birthday: '1950-05-03' })).toBe('different');
+  });
+  it('joins year, month and day columns and keeps out-of-range typos', () => {
+    expect(level('birthday', { birthYear: '1939', birthMonth: '13', birthDay: '19' }, { birthday: '1939-12-19' })).toBe('one typo or day and month swapped');
+  });
+});
+
+describe('other comparisons', () => {
+  it('postcodes, house numbers, phones, emails, addresses, cities', () => {
+    expect(level('postalCode', { postalCode: '2000' }, { postalCode: '2001' })).toBe('one edit');
+    expect(level('postalCode', { postalCode: '20001' }, { postalCode: '20099' })).toBe('same first three characters');
+    expect(level('streetNumber', { streetNumber: '12' }, { streetNumber: '21' })).toBe('one edit');
+    expect(level('phone', { phone: '(702) 919-1300' }, { phone: '+1 702 919 1300' })).toBe('same number with or without a prefix');
+    expect(level('phone', { phone: '702-919-1300' }, { phone: '702-919-1030' })).toBe('one edit');
+    expect(level('email', { email: 'Bob@Work.com' }, { email: 'bob@work.com' })).toBe('exact');
+    expect(level('email', { email: 'bob@work.com' }, { email: 'bob@home.net' })).toBe('same user name');
+    expect(level('address', { address: '123 Main St' }, { address: '123 main street' })).toBe('exact');
+    expect(level('address', { address: '123 Main Street' }, { address: '123 Mian Street' })).toBe('same house number and similar street');
+    expect(level('city', { city: 'Las Vegas' }, { city: 'Las Vegsa' })).toMatch(/^typo/);
+  });
+  it('a missing or unreadable value gives no level', () => {
+    expect(level('email', { email: '' }, { email: 'bob@work.com' })).toBeNull();
+    expect(level('email', { email: 'not an email' }, { email: 'bob@work.com' })).toBeNull();
+    expect(level('firstName', { firstName: 'NA' }, { firstName: 'bob' })).toBeNull();
+    expect(level('phone', { phone: '000-000-0000' }, { phone: '000-000-0000' })).toBeNull();
+  });
+});

@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import { compressPatterns, expectationMaximisation } from './em.ts';
+
+/**
+ * A known case: three comparisons with two or three levels, pairs drawn from known m, u and λ.
+ * EM with u fixed must recover m and λ.
+ */
+describe('expectationMaximisation', () => {
+  const m = [
+    [0.9, 0.1],
+    [0.7, 0.2, 0.1],
+    [0.8, 0.15, 0.05],
+  ];
+  const u = [
+    [0.05, 0.95],
+    [0.01, 0.09, 0.9],
+    [0.02, 0.08, 0.9],
+  ];
+  const lambda = 0.1;
+
+  function draw(): { levels: Uint8Array; width: number; count: number } {
+    let state = 42;
+    const rand = (): number => {
+      state = (state * 1103515245 + 12345) % 2147483648;
+      return state / 2147483648;
+    };
+    const pick = (p: readonly number[]): number => {
+      let x = rand();
+      for (let i = 0; i < p.length; i++) {
+        x -= p[i]!;
+        if (x < 0) return i;
+      }
+      return p.length - 1;
+    };
+    const count = 40_000;
+    const levels = new Uint8Array(count * 3);
+    for (let p = 0; p < count; p++) {
+      const match = rand() < lambda;
+      for (let c = 0; c < 3; c++) levels[p * 3 + c] = pick((match ? m : u)[c]!);
+      // Some values are missing: they must not bias anything.
+      if (rand() < 0.1) levels[p * 3 + 2] = 255;
+    }
+    return { levels, width: 3, count };
+  }
+
+  it('recovers m and λ from pairs drawn with them', () => {
+    const { levels, width, count } = draw();
+    const patterns = compressPatterns(levels, width, () => true, count);
+    expect(patterns.length).toBeLessThanOrEqual(2 * 3 * 4);
+    const result = expectationMaximisation({
+      patterns,
+      levelCounts: [2, 3, 3],
+      fixed: new Set(),
+      u,
+      m: [
+        [0.6, 0.4],
+        [0.5, 0.3, 0.2],
+        [0.5, 0.3, 0.2],
+      ],
+      lambda: 0.3,
+      missing: 255,
+    });
+    expect(result.converged).toBe(true);
+    expect(result.lambda).toBeCloseTo(lambda, 2);
+    for (let c = 0; c < 3; c++) for (let l = 0; l < m[c]!.length; l++) expect(Math.abs(result.m[c]![l]! - m[c]![l]!)).toBeLessThan(0.03);
+  });
+
+  it('takes pairs outside the patterns as non-matches when given the population', () => {
+    const { levels, width, count } = draw();
+    const patterns = compressPatterns(levels, width, () => true, count);
+    const result = expectationMaximisation({ patterns, levelCounts: [2, 3, 3], fixed: new Set(), u, m, lambda: 0.1, population: count * 10, missing: 255 });
+    expect(result.lambda).toBeCloseTo(lambda / 10, 2);
+  });
+
+  it('leaves fixed comparisons alone', () => {
+    const { levels, width, count } = draw();
+    const patterns = compressPatterns(levels, width, () => true, count);
+    const start = [[0.5, 0.5], m[1]!, m[2]!];
+    const result = expectationMaximisation({ patterns, levelCounts: [2, 3, 3], fixed: new Set([0]), u, m: start, lambda: 0.2, missing: 255 });
+    expect(result.m[0]).toEqual([0.5, 0.5]);
+  });
+});

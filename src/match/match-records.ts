@@ -1,0 +1,110 @@
+import { describeRule } from './model.ts';
+import { clusterPairs } from './cluster.ts';
+import { openSession, type MatchData, type MatchSession } from './match-session.ts';
+import type { Model } from './model.ts';
+import { compareRecords, compileModel, pairWeight, probabilityToWeight } from './score.ts';
+import { TRAIN_DEFAULTS, openTrainingSession, trainSession, type TrainOptions } from './train.ts';
+
+export interface MatchOptions extends TrainOptions {
+  /** Score with this model instead of training one on the data. */
+  readonly model?: Model;
+  /**
+   * Two groups are not joined when a record of one and a record of the other have a match
+   * probability below this (default 0.0001): the guard against chaining strangers.
+   */
+  readonly strangerProbability?: number;
+  /** Called as each stage starts, for progress reports. */
+  readonly onStage?: (stage: 'prepare' | 'train' | 'score' | 'cluster') => void;
+}
+
+export interface MatchedRecord {
+  readonly id: string;
+  /** 0 for the first (or only) file, 1 for the second file of a link. */
+  readonly source: 0 | 1;
+  /** The id of the cluster's first record (first file first, then input order). */
+  readonly cluster: string;
+}
+
+export interface MatchResult {
+  readonly model: Model;
+  readonly records: readonly MatchedRecord[];
+  readonly candidatePairs: number;
+  /** Candidate pairs at or above the model's threshold. */
+  readonly pairsAboveThreshold: number;
+  /** Joins refused by the stranger guard. */
+  readonly refusedJoins: number;
+  readonly clusters: number;
+  readonly blocking: {
+    readonly rules: readonly { readonly rule: string; readonly pairs: number }[];
+    readonly oversizedBlocks: number;
+    readonly oversizedRecords: number;
+  };
+  /** Seconds spent in each stage. */
+  readonly seconds: { readonly prepare: number; readonly train: number; readonly score: number; readonly cluster: number };
+}
+
+/**
+ * Deduplicates a list of records, or links two lists (`{left, right}`): prepares the records,
+ * finds candidates by blocking, trains a model unless one is given, scores every candidate pair
+ * and clusters those at or above the model's threshold.
+ */
+export function matchRecords(data: MatchData, options: MatchOptions = {}): MatchResult {
+  const clock = (): number => performance.now() / 1000;
+  let t = clock();
+  options.onStage?.('prepare');
+  const given = options.model;
+  if (given !== undefined && given.mode !== (Array.isArray(data) ? 'dedupe' : 'link')) {
+    throw new Error(`the model was trained to ${given.mode}, not to ${Array.isArray(data) ? 'dedupe' : 'link'}`);
+  }
+  const session: MatchSession =
+    given === undefined
+      ? openTrainingSession(data, options)
+      : openSession(data, {
+          attributes: given.comparisons.map((c) => c.attribute),
+          dateOrder: given.dateOrder,
+          rules: () => given.blocking,
+          maxBlockSize: options.maxBlockSize ?? TRAIN_DEFAULTS.maxBlockSize,
+        });
+  const prepare = clock() - t;
+  t = clock();
+  options.onStage?.('train');
+  const model = given ?? trainSession(session, options);
+  const trainSeconds = clock() - t;
+  t = clock();
+  options.onStage?.('score');
+  const compiled = compileModel(model);
+  const width = session.attributes.length;
+  const { candidates, records } = session;
+  const weight = new Float64Array(candidates.count);
+  for (let p = 0; p < candidates.count; p++) weight[p] = pairWeight(compiled, records[candidates.left[p]!]!, session.levels, p * width);
+  const minWeight = probabilityToWeight(Math.min(Math.max(model.threshold, 1e-12), 1 - 1e-12));
+  let above = 0;
+  for (let p = 0; p < candidates.count; p++) if (weight[p]! >= minWeight) above++;
+  const score = clock() - t;
+  t = clock();
+  options.onStage?.('cluster');
+  const row = new Uint8Array(width);
+  const clustered = clusterPairs(records.length, { left: candidates.left, right: candidates.right, weight, count: candidates.count }, {
+    minWeight,
+    strangerWeight: probabilityToWeight(options.strangerProbability ?? 1e-4),
+    pairWeight: (a, b) => {
+      // Two records of the same file of a link are not compared: that is the files' own business.
+      if (session.link && records[a]!.source === records[b]!.source) return Number.POSITIVE_INFINITY;
+      compareRecords(compiled, records[a]!, records[b]!, row, 0);
+      return pairWeight(compiled, records[a]!, row, 0);
+    },
+  });
+  const out = records.map((r, i): MatchedRecord => ({ id: r.id, source: r.source, cluster: records[clustered.clusterOf[i]!]!.id }));
+  const clusters = new Set(clustered.clusterOf).size;
+  const cluster = clock() - t;
+  return {
+    model,
+    records: out,
+    candidatePairs: candidates.count,
+    pairsAboveThreshold: above,
+    refusedJoins: clustered.refused,
+    clusters,
+    blocking: { rules: candidates.rules.length > 0 ? candidates.rules : session.rules.map((r) => ({ rule: describeRule(r), pairs: 0 })), oversizedBlocks: candidates.oversizedBlocks, oversizedRecords: candidates.oversizedRecords },
+    seconds: { prepare, train: trainSeconds, score, cluster },
+  };
+}

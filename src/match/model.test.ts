@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import type { MatchInput } from './attributes.ts';
+import { matchRecords } from './match-records.ts';
+import { ModelFormatError, parseModel } from './model.ts';
+import { scorePair } from './score.ts';
+import { train } from './train.ts';
+
+const SYLLABLES = ['an', 'bel', 'cor', 'dan', 'el', 'fin', 'gor', 'hal', 'is', 'jon', 'ka', 'lor', 'mi', 'nor', 'os', 'pet', 'ri', 'sa', 'tor', 'ul'];
+
+/** 300 generated people, every third entered twice with a typo in the surname; ids `p<N>-<k>`. */
+function people(): MatchInput[] {
+  let state = 7;
+  const rand = (n: number): number => {
+    state = (state * 1103515245 + 12345) % 2147483648;
+    return Math.floor((state / 2147483648) * n);
+  };
+  const word = (parts: number): string => Array.from({ length: parts }, () => SYLLABLES[rand(SYLLABLES.length)]!).join('');
+  const out: MatchInput[] = [];
+  for (let i = 0; i < 300; i++) {
+    const values = {
+      firstName: word(2),
+      lastName: word(3),
+      birthday: `${1940 + rand(60)}-${String(1 + rand(12)).padStart(2, '0')}-${String(1 + rand(28)).padStart(2, '0')}`,
+      city: ['berlin', 'hamburg', 'koeln', 'bonn'][rand(4)]!,
+    };
+    out.push({ id: `p${i}-0`, values });
+    if (i % 3 === 0) {
+      const last = values.lastName;
+      const typo = `${last.slice(0, 2)}${last[3]}${last[2]}${last.slice(4)}`;
+      out.push({ id: `p${i}-1`, values: { ...values, lastName: typo, ...(i % 2 === 0 ? { city: undefined } : {}) } });
+    }
+  }
+  return out;
+}
+
+describe('model', () => {
+  const records = people();
+  const model = train(records, { now: new Date('2026-01-01T00:00:00Z') });
+
+  it('is JSON that parses back to the same model, with a content version', () => {
+    const copy = parseModel(JSON.parse(JSON.stringify(model)));
+    expect(copy).toEqual(model);
+    expect(model.version).toMatch(/^m_[0-9a-f]{16}$/);
+    expect(parseModel({ ...JSON.parse(JSON.stringify(model)), threshold: 0.9 }).version).not.toBe(model.version);
+    expect(train(records, { now: new Date('2026-01-02T00:00:00Z') }).version).toBe(model.version);
+  });
+
+  it('refuses a broken document, naming the field', () => {
+    const bad = JSON.parse(JSON.stringify(model));
+    bad.comparisons[0].levels[0].m = 2;
+    expect(() => parseModel(bad)).toThrow(ModelFormatError);
+    try {
+      parseModel(bad);
+    } catch (err) {
+      expect((err as ModelFormatError).field).toBe('comparisons[0].levels[0].m');
+    }
+    expect(() => parseModel({ ...JSON.parse(JSON.stringify(model)), formatVersion: 99 })).toThrow(/formatVersion/);
+  });
+
+  it('scores a pair with each attribute’s level and weight; missing values weigh nothing', () => {
+    const a = records[0]!;
+    const b = records[1]!;
+    const s = scorePair(model, a, b);
+    expect(s.probability).toBeGreaterThan(0.9);
+    const city = s.attributes.find((x) => x.attribute === 'city')!;
+    expect(city).toMatchObject({ level: null, weight: 0 });
+    const first = s.attributes.find((x) => x.attribute === 'firstName')!;
+    expect(first.level).toBe(0);
+    expect(first.weight).toBeGreaterThan(0);
+    expect(s.weight).toBeCloseTo(s.prior + s.attributes.reduce((t, x) => t + x.weight, 0), 9);
+    const stranger = scorePair(model, a, records[4]!);
+    expect(stranger.probability).toBeLessThan(0.01);
+  });
+
+  it('deduplicates the people it was trained on', () => {
+    const result = matchRecords(records);
+    const clusterOf = new Map(result.records.map((r) => [r.id, r.cluster]));
+    let found = 0;
+    for (let i = 0; i < 300; i += 3) if (clusterOf.get(`p${i}-0`) === clusterOf.get(`p${i}-1`)) found++;
+    expect(found).toBeGreaterThanOrEqual(95);
+    expect(result.clusters).toBeGreaterThanOrEqual(300 - 5);
+  });
+
+  it('trains from labels when given them', () => {
+    const clusters = new Map(records.map((r) => [r.id, r.id.split('-')[0]!]));
+    const supervised = train(records, { labels: { clusters } });
+    expect(supervised.training.supervised).toBe(true);
+    expect(supervised.lambda).toBeCloseTo(100 / ((records.length * (records.length - 1)) / 2), 6);
+    expect(scorePair(supervised, records[0]!, records[1]!).probability).toBeGreaterThan(0.9);
+  });
+});

@@ -1,0 +1,200 @@
+/**
+ * Normalisation of raw attribute values into the forms the comparisons work on. Every function
+ * returns undefined for a missing value, so "missing" has one representation downstream.
+ */
+
+/** Values that mean "no value" in exported files. */
+const NULL_LIKE = new Set(['', 'na', 'n/a', '#n/a', 'null', 'nil', 'none', 'unknown', '-', '--', '?', 'nan', 'undefined']);
+
+/** True when a raw field holds no value (empty, `NA`, `NULL`, `n/a`, …). */
+export function isMissing(raw: string | undefined): boolean {
+  return raw === undefined || NULL_LIKE.has(raw.trim().toLowerCase());
+}
+
+const FOLD: Readonly<Record<string, string>> = { ä: 'ae', ö: 'oe', ü: 'ue', ß: 'ss', æ: 'ae', ø: 'o', œ: 'oe', ł: 'l', đ: 'd', þ: 'th' };
+
+/**
+ * Lower case, German umlauts spelled out (Müller → mueller, as German records transliterate them),
+ * other diacritics removed, apostrophes dropped (O'Brien → obrien), every other non-alphanumeric
+ * run turned into one space.
+ */
+export function foldText(raw: string): string {
+  const lower = raw.toLowerCase().replace(/[äöüßæøœłđþ]/g, (c) => FOLD[c] ?? c);
+  return lower
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .replace(/['’`´]/g, '')
+    .replace(/[^a-z0-9]+/g, ' ')
+    .trim();
+}
+
+const NAME_NOISE = new Set(['mr', 'mrs', 'ms', 'miss', 'mx', 'dr', 'prof', 'sir', 'dame', 'rev', 'jr', 'sr', 'ii', 'iii', 'iv', 'esq', 'phd', 'md']);
+
+/** A person-name value: folded, titles and generational suffixes removed. */
+export function normaliseName(raw: string | undefined): string | undefined {
+  if (isMissing(raw)) return undefined;
+  const tokens = foldText(raw!).split(' ').filter((t) => t !== '' && !NAME_NOISE.has(t));
+  return tokens.length === 0 ? undefined : tokens.join(' ');
+}
+
+/** Splits a full name into first, middle and last; understands "Last, First Middle". */
+export function splitFullName(raw: string | undefined): { first?: string; middle?: string; last?: string } {
+  if (isMissing(raw)) return {};
+  const comma = raw!.indexOf(',');
+  const ordered = comma > 0 ? `${raw!.slice(comma + 1)} ${raw!.slice(0, comma)}` : raw!;
+  const name = normaliseName(ordered);
+  if (name === undefined) return {};
+  const tokens = name.split(' ');
+  if (tokens.length === 1) return { last: tokens[0] };
+  const middle = tokens.slice(1, -1).join(' ');
+  return { first: tokens[0], ...(middle === '' ? {} : { middle }), last: tokens[tokens.length - 1] };
+}
+
+/** Free text: folded. */
+export function normaliseText(raw: string | undefined): string | undefined {
+  if (isMissing(raw)) return undefined;
+  const s = foldText(raw!);
+  return s === '' ? undefined : s;
+}
+
+const STREET_WORDS: Readonly<Record<string, string>> = {
+  st: 'street',
+  str: 'street',
+  rd: 'road',
+  ave: 'avenue',
+  av: 'avenue',
+  dr: 'drive',
+  drv: 'drive',
+  ln: 'lane',
+  pl: 'place',
+  ct: 'court',
+  crt: 'court',
+  cres: 'crescent',
+  cr: 'crescent',
+  cct: 'circuit',
+  cir: 'circle',
+  hwy: 'highway',
+  pde: 'parade',
+  tce: 'terrace',
+  ter: 'terrace',
+  blvd: 'boulevard',
+  sq: 'square',
+  pkwy: 'parkway',
+  cl: 'close',
+  gr: 'grove',
+  apt: 'apartment',
+  n: 'north',
+  s: 'south',
+  e: 'east',
+  w: 'west',
+};
+
+/** A street or address line: folded, common abbreviations spelled out (St → street). */
+export function normaliseStreet(raw: string | undefined): string | undefined {
+  const s = normaliseText(raw);
+  if (s === undefined) return undefined;
+  return s
+    .split(' ')
+    .map((t) => STREET_WORDS[t] ?? t)
+    .join(' ');
+}
+
+/** Postcodes, house numbers and national ids: upper-case letters and digits only. */
+export function normaliseCode(raw: string | undefined): string | undefined {
+  if (isMissing(raw)) return undefined;
+  const s = raw!.toUpperCase().replace(/[^A-Z0-9]/g, '');
+  return s === '' || (s.length > 3 && /^(.)\1*$/.test(s)) ? undefined : s;
+}
+
+/** Phone numbers: digits only; fewer than 6 digits or one repeated digit is no phone. */
+export function normalisePhone(raw: string | undefined): string | undefined {
+  if (isMissing(raw)) return undefined;
+  const d = raw!.replace(/\D/g, '');
+  return d.length < 6 || /^(\d)\1*$/.test(d) ? undefined : d;
+}
+
+/** Emails: trimmed and lower-cased; a value without `@` is no email. */
+export function normaliseEmail(raw: string | undefined): string | undefined {
+  if (isMissing(raw)) return undefined;
+  const s = raw!.trim().toLowerCase();
+  const at = s.indexOf('@');
+  return at <= 0 || at === s.length - 1 ? undefined : s;
+}
+
+/** Gender: `m`/`f` for the usual spellings, otherwise the folded value. */
+export function normaliseGender(raw: string | undefined): string | undefined {
+  const s = normaliseText(raw);
+  if (s === undefined) return undefined;
+  if (s === 'm' || s === 'male' || s === 'man') return 'm';
+  if (s === 'f' || s === 'female' || s === 'woman') return 'f';
+  return s;
+}
+
+/** A calendar date; a part is 0 when unknown (a birth year alone, say). */
+export interface DateParts {
+  readonly y: number;
+  readonly m: number;
+  readonly d: number;
+}
+
+/** How to read `a/b/yyyy`: month first (US) or day first (most of the world). */
+export type DateOrder = 'mdy' | 'dmy';
+
+const MONTHS: Readonly<Record<string, number>> = {
+  jan: 1, feb: 2, mar: 3, apr: 4, may: 5, jun: 6, jul: 7, aug: 8, sep: 9, oct: 10, nov: 11, dec: 12,
+};
+
+/**
+ * Date parts as given. Parts out of calendar range (month 13, day 75) are kept rather than
+ * dropped: they are usually typos, and a typo of the true date still tells a lot.
+ */
+function validParts(y: number, m: number, d: number): DateParts | undefined {
+  if (!Number.isInteger(y) || y < 1000 || y > 9999) return undefined;
+  if (!Number.isInteger(m) || !Number.isInteger(d) || m < 0 || m > 99 || d < 0 || d > 99) return undefined;
+  if (m === 0 && d !== 0) return { y, m: 0, d: 0 };
+  return { y, m, d };
+}
+
+function fullYear(twoDigits: number, pivot: number): number {
+  return twoDigits + (twoDigits > pivot ? 1900 : 2000);
+}
+
+/**
+ * Parses a date in the common forms: `YYYYMMDD`, `YYYY-MM-DD` (and with `/` or `.`), ISO
+ * timestamps, `a/b/yyyy` or `a-b-yy` read in `order` unless one part is above 12, `11 Dec 1978`,
+ * `Dec 11, 1978`, and a bare year. Two-digit years are read as the most recent past year.
+ */
+export function parseDate(raw: string | undefined, order: DateOrder = 'mdy', now = new Date()): DateParts | undefined {
+  if (isMissing(raw)) return undefined;
+  const s = raw!.trim().toLowerCase();
+  const pivot = now.getUTCFullYear() % 100;
+  let m: RegExpMatchArray | null;
+  if ((m = s.match(/^(\d{4})(\d{2})(\d{2})$/))) return validParts(Number(m[1]), Number(m[2]), Number(m[3]));
+  if ((m = s.match(/^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[t ].*)?$/))) return validParts(Number(m[1]), Number(m[2]), Number(m[3]));
+  if ((m = s.match(/^(\d{1,2})[-/.](\d{1,2})[-/.](\d{2}|\d{4})$/))) {
+    const a = Number(m[1]);
+    const b = Number(m[2]);
+    const y = m[3]!.length === 2 ? fullYear(Number(m[3]), pivot) : Number(m[3]);
+    const dayFirst = a > 12 ? true : b > 12 ? false : order === 'dmy';
+    return dayFirst ? validParts(y, b, a) : validParts(y, a, b);
+  }
+  if ((m = s.match(/^(\d{1,2})[ -]([a-z]{3})[a-z]*\.?[ -,]+(\d{4})$/))) {
+    const month = MONTHS[m[2]!];
+    return month === undefined ? undefined : validParts(Number(m[3]), month, Number(m[1]));
+  }
+  if ((m = s.match(/^([a-z]{3})[a-z]*\.? (\d{1,2}),? (\d{4})$/))) {
+    const month = MONTHS[m[1]!];
+    return month === undefined ? undefined : validParts(Number(m[3]), month, Number(m[2]));
+  }
+  if ((m = s.match(/^(\d{4})$/))) return validParts(Number(m[1]), 0, 0);
+  return undefined;
+}
+
+/** Joins separate year, month and day columns; the year is required, month and day may be missing. */
+export function joinDateParts(year: string | undefined, month: string | undefined, day: string | undefined): DateParts | undefined {
+  if (isMissing(year)) return undefined;
+  const y = Number(year!.trim());
+  const mo = isMissing(month) ? 0 : Number(month!.trim());
+  const d = isMissing(day) || mo === 0 ? 0 : Number(day!.trim());
+  return validParts(y, mo, d);
+}

@@ -1,0 +1,223 @@
+import { doubleMetaphone } from 'double-metaphone';
+import type { Attribute, ComparedAttribute, MatchInput } from './attributes.ts';
+import {
+  joinDateParts,
+  normaliseCode,
+  normaliseEmail,
+  normaliseGender,
+  normaliseName,
+  normalisePhone,
+  normaliseStreet,
+  normaliseText,
+  parseDate,
+  splitFullName,
+  type DateOrder,
+  type DateParts,
+} from './normalise.ts';
+
+/** How an attribute is compared; each kind has its own ordered levels (see comparisons.ts). */
+export type ComparisonKind =
+  | 'name'
+  | 'date'
+  | 'houseNumber'
+  | 'postcode'
+  | 'street'
+  | 'address'
+  | 'city'
+  | 'category'
+  | 'email'
+  | 'phone'
+  | 'identifier'
+  | 'text';
+
+/** The comparison kind of each compared attribute. */
+export function kindOf(attribute: ComparedAttribute): ComparisonKind {
+  switch (attribute) {
+    case 'firstName':
+    case 'middleName':
+    case 'lastName':
+      return 'name';
+    case 'birthday':
+      return 'date';
+    case 'streetNumber':
+      return 'houseNumber';
+    case 'street':
+      return 'street';
+    case 'address':
+      return 'address';
+    case 'city':
+      return 'city';
+    case 'postalCode':
+      return 'postcode';
+    case 'state':
+    case 'country':
+    case 'gender':
+      return 'category';
+    case 'email':
+      return 'email';
+    case 'phone':
+      return 'phone';
+    case 'nationalId':
+      return 'identifier';
+    default:
+      return 'text';
+  }
+}
+
+/**
+ * One attribute of one record, normalised once so that comparing it with many others costs no
+ * re-parsing. `v` is the canonical value (exact agreement and term frequencies use it); the other
+ * fields serve particular kinds.
+ */
+export interface Feature {
+  readonly v: string;
+  /** v without spaces (names, for edit distances). */
+  readonly compact?: string;
+  readonly tokens?: readonly string[];
+  /** Double Metaphone primary and alternate codes (names). */
+  readonly phonetic?: readonly [string, string];
+  readonly date?: DateParts;
+  /** The house number at the start of an address line, and the rest of the line. */
+  readonly number?: string;
+  readonly rest?: string;
+}
+
+/** A record ready to compare: its features in the order of the model's comparisons. */
+export interface PreparedRecord {
+  readonly id: string;
+  /** 0 for the first (or only) file, 1 for the second file of a link. */
+  readonly source: 0 | 1;
+  readonly features: readonly (Feature | undefined)[];
+}
+
+function nameFeature(v: string | undefined): Feature | undefined {
+  if (v === undefined) return undefined;
+  const compact = v.replace(/ /g, '');
+  const [p, s] = doubleMetaphone(compact);
+  return { v, compact, tokens: v.split(' '), phonetic: [p, s] };
+}
+
+function pad2(n: number): string {
+  return n < 10 ? `0${n}` : String(n);
+}
+
+function dateFeature(date: DateParts | undefined): Feature | undefined {
+  if (date === undefined) return undefined;
+  return { v: `${date.y}${pad2(date.m)}${pad2(date.d)}`, date };
+}
+
+function plain(v: string | undefined): Feature | undefined {
+  return v === undefined ? undefined : { v };
+}
+
+function tokenised(v: string | undefined): Feature | undefined {
+  return v === undefined ? undefined : { v, tokens: v.split(' ') };
+}
+
+function addressFeature(v: string | undefined): Feature | undefined {
+  if (v === undefined) return undefined;
+  const tokens = v.split(' ');
+  const first = tokens[0]!;
+  if (/^\d+[a-z]?$/.test(first) && tokens.length > 1) return { v, tokens, number: first, rest: tokens.slice(1).join(' ') };
+  return { v, tokens, rest: v };
+}
+
+/** The full-name split, used only for the name parts the record does not give on their own. */
+function nameParts(values: MatchInput['values']): { first?: string; middle?: string; last?: string } {
+  const given = {
+    first: normaliseName(values.firstName),
+    middle: normaliseName(values.middleName),
+    last: normaliseName(values.lastName),
+  };
+  if (values.fullName === undefined || (given.first !== undefined && given.last !== undefined)) return given;
+  const split = splitFullName(values.fullName);
+  return { first: given.first ?? split.first, middle: given.middle ?? split.middle, last: given.last ?? split.last };
+}
+
+/** Options that change how raw values are read; they belong to the model so scoring reads alike. */
+export interface ReadOptions {
+  readonly dateOrder: DateOrder;
+}
+
+/**
+ * Normalises one input record into the features of `attributes` (the model's comparisons, in
+ * order). A value that cannot be read (an unparseable date, an email without `@`) is missing.
+ */
+export function prepareRecord(
+  input: MatchInput,
+  attributes: readonly ComparedAttribute[],
+  options: ReadOptions & { readonly source?: 0 | 1 },
+): PreparedRecord {
+  const values = input.values;
+  let names: ReturnType<typeof nameParts> | undefined;
+  const features = attributes.map((attribute): Feature | undefined => {
+    switch (attribute) {
+      case 'firstName':
+        return nameFeature((names ??= nameParts(values)).first);
+      case 'middleName':
+        return nameFeature((names ??= nameParts(values)).middle);
+      case 'lastName':
+        return nameFeature((names ??= nameParts(values)).last);
+      case 'birthday':
+        return dateFeature(
+          values.birthday !== undefined ? parseDate(values.birthday, options.dateOrder) : joinDateParts(values.birthYear, values.birthMonth, values.birthDay),
+        );
+      case 'streetNumber':
+      case 'postalCode':
+      case 'nationalId':
+        return plain(normaliseCode(values[attribute]));
+      case 'street':
+        return tokenised(normaliseStreet(values.street));
+      case 'address':
+        return addressFeature(normaliseStreet(values.address));
+      case 'city':
+      case 'state':
+      case 'country':
+        return plain(normaliseText(values[attribute]));
+      case 'gender':
+        return plain(normaliseGender(values.gender));
+      case 'email':
+        return plain(normaliseEmail(values.email));
+      case 'phone':
+        return plain(normalisePhone(values.phone));
+      default:
+        return tokenised(normaliseText(values[attribute as Attribute]));
+    }
+  });
+  return { id: input.id, source: options.source ?? 0, features };
+}
+
+/**
+ * The attributes to compare, given the attributes a mapping provides: input-only forms become the
+ * attributes they feed (a full name gives first, middle and last names). The order is fixed so
+ * that models trained on the same columns look alike.
+ */
+export function comparedAttributes(provided: Iterable<Attribute>): ComparedAttribute[] {
+  const set = new Set<Attribute>(provided);
+  const out = new Set<ComparedAttribute>();
+  const order: readonly ComparedAttribute[] = [
+    'firstName',
+    'middleName',
+    'lastName',
+    'birthday',
+    'gender',
+    'streetNumber',
+    'street',
+    'address',
+    'city',
+    'postalCode',
+    'state',
+    'country',
+    'email',
+    'phone',
+    'nationalId',
+  ];
+  const derived = (a: ComparedAttribute): boolean => {
+    if (a === 'firstName' || a === 'lastName' || a === 'middleName') return set.has(a) || set.has('fullName');
+    if (a === 'birthday') return set.has('birthday') || set.has('birthYear');
+    return set.has(a);
+  };
+  for (const a of order) if (derived(a)) out.add(a);
+  for (const a of [...set].sort()) if (a.startsWith('text:')) out.add(a as ComparedAttribute);
+  return [...out];
+}

@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { damerauLevenshtein, jaroWinkler } from './string-distance.ts';
+
+describe('jaroWinkler', () => {
+  it('gives the published values (Winkler 1990)', () => {
+    expect(jaroWinkler('martha', 'marhta')).toBeCloseTo(0.9611, 4);
+    expect(jaroWinkler('dwayne', 'duane')).toBeCloseTo(0.84, 2);
+    expect(jaroWinkler('dixon', 'dicksonx')).toBeCloseTo(0.8133, 4);
+  });
+  it('is 1 for equal strings, 0 without common characters or with an empty side', () => {
+    expect(jaroWinkler('smith', 'smith')).toBe(1);
+    expect(jaroWinkler('abc', 'xyz')).toBe(0);
+    expect(jaroWinkler('', 'abc')).toBe(0);
+  });
+  it('is symmetric', () => {
+    expect(jaroWinkler('catherine', 'kathryn')).toBeCloseTo(jaroWinkler('kathryn', 'catherine'), 12);
+  });
+});
+
+describe('damerauLevenshtein', () => {
+  it('counts insertions, deletions, substitutions and adjacent transpositions as one edit each', () => {
+    expect(damerauLevenshtein('smith', 'smyth')).toBe(1);
+    expect(damerauLevenshtein('smith', 'smtih')).toBe(1);
+    expect(damerauLevenshtein('smith', 'smithe')).toBe(1);
+    expect(damerauLevenshtein('smith', 'mith')).toBe(1);
+    expect(damerauLevenshtein('kitten', 'sitting')).toBe(3);
+    expect(damerauLevenshtein('', 'abc')).toBe(3);
+  });
+  it('is the restricted (optimal string alignment) distance', () => {
+    expect(damerauLevenshtein('ca', 'abc')).toBe(3);
+  });
+  it('stops early above max', () => {
+    expect(damerauLevenshtein('abcdef', 'uvwxyz', 1)).toBe(2);
+    expect(damerauLevenshtein('a', 'abcdef', 2)).toBe(3);
+  });
+});

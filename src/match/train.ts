@@ -1,0 +1,513 @@
+import type { ComparedAttribute } from './attributes.ts';
+import { defaultBlockingRules, findCandidates, partValue, ruleMasks } from './blocking.ts';
+import { compareFeatures } from './comparisons.ts';
+import { LEVELS } from './comparisons.ts';
+import { compressPatterns, expectationMaximisation } from './em.ts';
+import { openSession, type MatchData, type MatchSession } from './match-session.ts';
+import {
+  MODEL_FORMAT,
+  MODEL_FORMAT_VERSION,
+  describeRule,
+  modelVersion,
+  type BlockingRule,
+  type ComparisonModel,
+  type Model,
+  type TermFrequencies,
+  type TrainingSummary,
+} from './model.ts';
+import type { DateOrder } from './normalise.ts';
+import type { ComparisonKind } from './prepare-record.ts';
+import type { BlockingKeyPart } from './model.ts';
+import { NULL_LEVEL, compareRecords, compileModel, pairWeight } from './score.ts';
+
+/**
+ * Known truth for supervised training: clusters (record id → entity id, covering every labelled
+ * record) and/or labelled pairs.
+ */
+export interface Labels {
+  readonly clusters?: ReadonlyMap<string, string>;
+  readonly pairs?: readonly { readonly a: string; readonly b: string; readonly match: boolean }[];
+}
+
+export interface TrainOptions {
+  /** Attributes to compare; default: every attribute some record has. */
+  readonly attributes?: readonly ComparedAttribute[];
+  /** Blocking rules (OR of ANDed keys); default: `defaultBlockingRules` for the attributes. */
+  readonly blocking?: readonly BlockingRule[];
+  /** How `a/b/yyyy` dates are read; default month first. */
+  readonly dateOrder?: DateOrder;
+  /** Match probability for clustering; default 0.5 (the odds favour a match). */
+  readonly threshold?: number;
+  /** Train from known matches instead of EM (u still comes from random pairs). */
+  readonly labels?: Labels;
+  /** Random pairs drawn to estimate u; default 200,000. */
+  readonly randomPairs?: number;
+  /** Seed of the random-pair sampler; the same seed gives the same model. */
+  readonly seed?: number;
+  /** Share of all matches the deterministic rules are assumed to find (λ's starting value); default 0.8. */
+  readonly deterministicRecall?: number;
+  /** Blocks with more records are skipped; default 500. */
+  readonly maxBlockSize?: number;
+  /** When the model was trained (for reproducible documents in tests); default now. */
+  readonly now?: Date;
+}
+
+/** Defaults in one place, so a CLI and the identity graph train alike. */
+export const TRAIN_DEFAULTS = {
+  dateOrder: 'mdy' as DateOrder,
+  threshold: 0.5,
+  randomPairs: 200_000,
+  seed: 1,
+  deterministicRecall: 0.8,
+  maxBlockSize: 500,
+};
+
+/** mulberry32: tiny, seedable and the same on every platform. */
+function seeded(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Record indexes of the first file and of the second (a dedupe compares the one file with itself). */
+function sides(session: MatchSession): { a: number[]; b: number[] } {
+  const a: number[] = [];
+  const b: number[] = [];
+  session.records.forEach((r, i) => (r.source === 0 ? a : b).push(i));
+  return session.link ? { a, b } : { a, b: a };
+}
+
+function totalPairs(session: MatchSession): number {
+  const { a, b } = sides(session);
+  return session.link ? a.length * b.length : (a.length * (a.length - 1)) / 2;
+}
+
+/** The largest number of values kept in a term-frequency table. */
+const TF_MAX_VALUES = 10_000;
+
+/**
+ * Term frequencies per comparison and the u of the exact level, which they give exactly: the
+ * chance that two random records agree is Σ over values of the product of their frequencies.
+ */
+function termFrequencies(session: MatchSession): { tables: TermFrequencies[]; exactU: number[] } {
+  const { a, b } = sides(session);
+  return session.attributes.map((_, c) => {
+    const countA = new Map<string, number>();
+    const countB = new Map<string, number>();
+    let na = 0;
+    let nb = 0;
+    for (const i of a) {
+      const v = session.records[i]!.features[c]?.v;
+      if (v !== undefined) {
+        countA.set(v, (countA.get(v) ?? 0) + 1);
+        na++;
+      }
+    }
+    if (session.link) {
+      for (const i of b) {
+        const v = session.records[i]!.features[c]?.v;
+        if (v !== undefined) {
+          countB.set(v, (countB.get(v) ?? 0) + 1);
+          nb++;
+        }
+      }
+    }
+    let agree = 0;
+    if (session.link) for (const [v, x] of countA) agree += x * (countB.get(v) ?? 0);
+    else for (const x of countA.values()) agree += x * (x - 1);
+    const pairs = session.link ? na * nb : na * (na - 1);
+    const all = new Map(countA);
+    for (const [v, x] of countB) all.set(v, (all.get(v) ?? 0) + x);
+    const total = Math.max(na + nb, 1);
+    const frequent = [...all].filter(([, n]) => n >= 2).sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : 1));
+    const kept = frequent.slice(0, TF_MAX_VALUES);
+    const otherCount = frequent.length > TF_MAX_VALUES ? kept[kept.length - 1]![1] : 1;
+    // The same value shared by no pair still has a u: half a pair's worth, rather than zero.
+    const exactU = pairs > 0 ? Math.max(agree, 0.5) / pairs : 0.5;
+    return { table: { total, otherCount, counts: Object.fromEntries(kept) }, exactU };
+  }).reduce(
+    (acc, x) => {
+      acc.tables.push(x.table);
+      acc.exactU.push(x.exactU);
+      return acc;
+    },
+    { tables: [] as TermFrequencies[], exactU: [] as number[] },
+  );
+}
+
+/**
+ * u of every level: the exact level from term frequencies, the others from random pairs (nearly
+ * all random pairs are non-matches). Levels never seen get half an observation, so no level has
+ * u = 0.
+ */
+function estimateU(session: MatchSession, exactU: readonly number[], randomPairs: number, seed: number): { u: number[][]; sampled: number } {
+  const { a, b } = sides(session);
+  const width = session.attributes.length;
+  const counts = session.kinds.map((k) => new Array<number>(LEVELS[k].length).fill(0));
+  const possible = totalPairs(session);
+  const rand = seeded(seed);
+  const row = new Uint8Array(width);
+  let sampled = 0;
+  const take = (i: number, j: number): void => {
+    compareRecords(session, session.records[i]!, session.records[j]!, row, 0);
+    for (let c = 0; c < width; c++) if (row[c] !== NULL_LEVEL) counts[c]![row[c]!]!++;
+    sampled++;
+  };
+  if (possible <= randomPairs) {
+    // Small inputs: every pair.
+    for (let x = 0; x < a.length; x++) for (let y = session.link ? 0 : x + 1; y < b.length; y++) take(a[x]!, b[y]!);
+  } else {
+    while (sampled < randomPairs) {
+      const i = a[Math.floor(rand() * a.length)]!;
+      const j = b[Math.floor(rand() * b.length)]!;
+      if (i !== j) take(i, j);
+    }
+  }
+  const u = counts.map((row, c) => {
+    const rest = row.slice(1);
+    const seen = rest.reduce((s, x) => s + x, 0) + 0.5 * rest.length;
+    const u0 = Math.min(exactU[c]!, 0.999);
+    return [u0, ...rest.map((x) => ((1 - u0) * (x + 0.5)) / seen)];
+  });
+  return { u, sampled };
+}
+
+/** Starting m: most matches agree exactly, few are "different". */
+function initialM(kind: ComparisonKind): number[] {
+  const n = LEVELS[kind].length;
+  if (n === 2) return [0.9, 0.1];
+  const middle = 0.25 / (n - 2);
+  return [0.7, ...new Array<number>(n - 2).fill(middle), 0.05];
+}
+
+/**
+ * λ from deterministic rules: pairs agreeing exactly on a strong combination (full name and
+ * birthday, email, phone, national id) are taken as matches, assumed to be `recall` of all of them.
+ */
+function deterministicLambda(session: MatchSession, recall: number): { lambda: number; pairs: number } {
+  const has = (a: ComparedAttribute): boolean => session.attributes.includes(a);
+  const rules: BlockingRule[] = [];
+  const exact = (...attributes: ComparedAttribute[]): void => {
+    if (attributes.every(has)) rules.push({ parts: attributes.map((attribute) => ({ attribute, transform: 'exact' as const })) });
+  };
+  if (has('birthday')) exact('firstName', 'lastName', 'birthday');
+  else if (has('postalCode')) exact('firstName', 'lastName', 'postalCode');
+  else if (has('address')) exact('firstName', 'lastName', 'address');
+  else if (has('city')) exact('firstName', 'lastName', 'city');
+  else exact('firstName', 'lastName');
+  exact('email');
+  exact('phone');
+  exact('nationalId');
+  if (rules.length === 0) exact(...session.attributes);
+  const found = findCandidates(session.records, session.attributes, rules, { link: session.link, maxBlockSize: Number.POSITIVE_INFINITY });
+  const possible = Math.max(totalPairs(session), 1);
+  const lambda = Math.max(found.count, 1) / recall / possible;
+  return { lambda: Math.min(Math.max(lambda, 1e-12), 0.5), pairs: found.count };
+}
+
+/** Random pairs drawn to estimate u given agreement on a key part (see `conditionalU`). */
+const CONDITIONAL_SAMPLES = 20_000;
+
+/**
+ * u of comparison `c` among pairs that agree on a blocking key part, such as lastName levels among
+ * pairs whose surnames sound alike: estimated from random pairs of records sharing the part's
+ * value. Non-matching candidates of a rule on `lastName.phonetic` agree on lastName far more
+ * often than random pairs do, so EM over them needs this u, not the unconditional one.
+ */
+function conditionalU(session: MatchSession, c: number, part: BlockingKeyPart, fallback: readonly number[], seed: number): number[] {
+  const groups = new Map<string, { a: number[]; b: number[] }>();
+  session.records.forEach((r, i) => {
+    const key = partValue(part, r.features[c]);
+    if (key === undefined) return;
+    let g = groups.get(key);
+    if (g === undefined) {
+      g = { a: [], b: [] };
+      groups.set(key, g);
+    }
+    (session.link && r.source === 1 ? g.b : g.a).push(i);
+  });
+  const list = [...groups.values()].filter((g) => (session.link ? g.a.length * g.b.length : g.a.length * (g.a.length - 1)) > 0);
+  const cumulative = new Float64Array(list.length);
+  let total = 0;
+  list.forEach((g, k) => {
+    total += session.link ? g.a.length * g.b.length : (g.a.length * (g.a.length - 1)) / 2;
+    cumulative[k] = total;
+  });
+  if (total === 0) return [...fallback];
+  const rand = seeded(seed);
+  const kind = session.kinds[c]!;
+  const partner = session.partners[c]!;
+  const counts = new Array<number>(LEVELS[kind].length).fill(0);
+  for (let s = 0; s < CONDITIONAL_SAMPLES; s++) {
+    const x = rand() * total;
+    let lo = 0;
+    let hi = list.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cumulative[mid]! > x) hi = mid;
+      else lo = mid + 1;
+    }
+    const g = list[lo]!;
+    const i = g.a[Math.floor(rand() * g.a.length)]!;
+    let j: number;
+    if (session.link) j = g.b[Math.floor(rand() * g.b.length)]!;
+    else {
+      j = g.a[Math.floor(rand() * (g.a.length - 1))]!;
+      if (j === i) j = g.a[g.a.length - 1]!;
+    }
+    const fi = session.records[i]!.features;
+    const fj = session.records[j]!.features;
+    counts[partner < 0 ? compareFeatures(kind, fi[c]!, fj[c]!) : compareFeatures(kind, fi[c]!, fj[c]!, fi[partner], fj[partner])]!++;
+  }
+  const seen = counts.reduce((a, b) => a + b, 0) + 0.5 * counts.length;
+  return counts.map((n) => (n + 0.5) / seen);
+}
+
+/**
+ * m by EM, one session per blocking rule (as Splink does). A rule's pairs agree on its key parts
+ * by construction: an attribute it takes exactly is left out of the session; one it takes through
+ * a looser key (phonetic code, year, initial) stays in with its u measured among pairs sharing
+ * that key, so the session keeps enough comparisons to tell matches apart. Each m is the average
+ * of the sessions whose rule does not use that attribute, weighted by their expected matches.
+ */
+function emSessions(session: MatchSession, u: readonly (readonly number[])[], seed: number): { m: number[][]; sessions: TrainingSummary['emSessions'] } {
+  const width = session.attributes.length;
+  const masks = ruleMasks(session.records, session.attributes, session.rules, session.candidates);
+  const sum = session.kinds.map((k) => new Array<number>(LEVELS[k].length).fill(0));
+  const weight = new Array<number>(width).fill(0);
+  const summary: { rule: string; pairs: number; iterations: number; converged: boolean }[] = [];
+  const conditional = new Map<string, number[]>();
+  session.rules.forEach((rule, r) => {
+    if (r >= 32) return;
+    const bit = 1 << r;
+    const fixed = new Set<number>();
+    const used = new Set<number>();
+    const sessionU = u.map((row) => [...row]);
+    for (const part of rule.parts) {
+      const c = session.attributes.indexOf(part.attribute);
+      used.add(c);
+      if (part.transform === 'exact') {
+        fixed.add(c);
+        continue;
+      }
+      const key = `${part.attribute}.${part.transform}`;
+      let cu = conditional.get(key);
+      if (cu === undefined) {
+        cu = conditionalU(session, c, part, u[c]!, seed + conditional.size + 1);
+        conditional.set(key, cu);
+      }
+      sessionU[c] = cu;
+    }
+    const patterns = compressPatterns(session.levels, width, (p) => (masks[p]! & bit) !== 0, session.candidates.count);
+    const pairs = patterns.reduce((s, p) => s + p.count, 0);
+    if (pairs === 0) return;
+    const result = expectationMaximisation({
+      patterns,
+      levelCounts: session.kinds.map((k) => LEVELS[k].length),
+      fixed,
+      u: sessionU,
+      m: session.kinds.map(initialM),
+      lambda: 0.1,
+      missing: NULL_LEVEL,
+    });
+    summary.push({ rule: describeRule(rule), pairs, iterations: result.iterations, converged: result.converged });
+    for (let c = 0; c < width; c++) {
+      if (used.has(c)) continue;
+      // A session without any pair where this attribute is present says nothing about it.
+      if (!patterns.some((p) => p.levels[c] !== NULL_LEVEL)) continue;
+      const w = result.expectedMatches;
+      result.m[c]!.forEach((x, l) => (sum[c]![l]! += w * x));
+      weight[c]! += w;
+    }
+  });
+  const m = sum.map((row, c) => (weight[c]! > 0 ? row.map((x) => x / weight[c]!) : initialM(session.kinds[c]!)));
+  return { m, sessions: summary };
+}
+
+/**
+ * EM over every pair of the input at once, with the pairs blocking did not propose taken as
+ * non-matches (their comparisons disagree on every blocking key, so any sensible model gives them
+ * a negligible match probability). u is the population's, measured on random pairs, so the
+ * candidates' non-matches are judged against the right baseline and blocking biases nothing; λ
+ * comes out as expected matches over all pairs. Started from the per-rule sessions' m and the
+ * deterministic rules' λ.
+ */
+function globalEm(session: MatchSession, u: readonly (readonly number[])[], m: readonly (readonly number[])[], lambda: number) {
+  const width = session.attributes.length;
+  const patterns = compressPatterns(session.levels, width, () => true, session.candidates.count);
+  return expectationMaximisation({
+    patterns,
+    levelCounts: session.kinds.map((k) => LEVELS[k].length),
+    fixed: new Set(),
+    u,
+    m,
+    lambda,
+    population: Math.max(totalPairs(session), 1),
+    missing: NULL_LEVEL,
+    maxIterations: 200,
+  });
+}
+
+/** m from labelled matches: the share of each level among known matching pairs (smoothed). */
+function supervisedM(session: MatchSession, labels: Labels): { m: number[][]; matches: number } {
+  const index = new Map<string, number[]>();
+  session.records.forEach((r, i) => {
+    const list = index.get(r.id);
+    if (list === undefined) index.set(r.id, [i]);
+    else list.push(i);
+  });
+  const pairs: [number, number][] = [];
+  const addPair = (x: string, y: string): void => {
+    for (const i of index.get(x) ?? []) {
+      for (const j of index.get(y) ?? []) {
+        if (i === j || (session.link && session.records[i]!.source === session.records[j]!.source)) continue;
+        pairs.push([i, j]);
+      }
+    }
+  };
+  for (const p of labels.pairs ?? []) if (p.match) addPair(p.a, p.b);
+  if (labels.clusters !== undefined) {
+    const byCluster = new Map<string, string[]>();
+    for (const [id, cluster] of labels.clusters) {
+      const list = byCluster.get(cluster);
+      if (list === undefined) byCluster.set(cluster, [id]);
+      else list.push(id);
+    }
+    for (const ids of byCluster.values()) for (let x = 0; x < ids.length; x++) for (let y = x + 1; y < ids.length && pairs.length < 5_000_000; y++) addPair(ids[x]!, ids[y]!);
+  }
+  const width = session.attributes.length;
+  const counts = session.kinds.map((k) => new Array<number>(LEVELS[k].length).fill(0));
+  const row = new Uint8Array(width);
+  for (const [i, j] of pairs) {
+    compareRecords(session, session.records[i]!, session.records[j]!, row, 0);
+    for (let c = 0; c < width; c++) if (row[c] !== NULL_LEVEL) counts[c]![row[c]!]!++;
+  }
+  const m = counts.map((row, c) => {
+    const total = row.reduce((s, x) => s + x, 0);
+    if (total === 0) return initialM(session.kinds[c]!);
+    return row.map((x) => (x + 0.1) / (total + 0.1 * row.length));
+  });
+  return { m, matches: pairs.length };
+}
+
+/** Builds a model from an open session: λ, u and m as the options ask. */
+export function trainSession(session: MatchSession, options: TrainOptions = {}): Model {
+  const randomPairs = options.randomPairs ?? TRAIN_DEFAULTS.randomPairs;
+  const seed = options.seed ?? TRAIN_DEFAULTS.seed;
+  const recall = options.deterministicRecall ?? TRAIN_DEFAULTS.deterministicRecall;
+  const { tables, exactU } = termFrequencies(session);
+  const { u, sampled } = estimateU(session, exactU, randomPairs, seed);
+  let lambda: number;
+  let deterministicPairs = 0;
+  let m: number[][];
+  let sessions: TrainingSummary['emSessions'] = [];
+  const supervised = options.labels !== undefined;
+  if (options.labels !== undefined) {
+    const s = supervisedM(session, options.labels);
+    m = s.m;
+    if (options.labels.clusters !== undefined && s.matches > 0) {
+      lambda = Math.min(Math.max(s.matches / Math.max(totalPairs(session), 1), 1e-12), 0.5);
+    } else {
+      const d = deterministicLambda(session, recall);
+      lambda = d.lambda;
+      deterministicPairs = d.pairs;
+    }
+  } else {
+    const d = deterministicLambda(session, recall);
+    lambda = d.lambda;
+    deterministicPairs = d.pairs;
+    const em = emSessions(session, u, seed);
+    sessions = em.sessions;
+    const global = globalEm(session, u, em.m, lambda);
+    m = global.m;
+    lambda = global.lambda;
+    sessions = [...sessions, { rule: 'all candidate pairs', pairs: session.candidates.count, iterations: global.iterations, converged: global.converged }];
+  }
+  const clamp = (x: number): number => Math.min(Math.max(x, 1e-9), 1 - 1e-9);
+  const comparisons: ComparisonModel[] = session.attributes.map((attribute, c) => ({
+    attribute,
+    kind: session.kinds[c]!,
+    levels: LEVELS[session.kinds[c]!].map((label, l) => ({ label, m: clamp(m[c]![l]!), u: clamp(u[c]![l]!) })),
+    termFrequencies: tables[c]!,
+  }));
+  const base = {
+    format: MODEL_FORMAT,
+    formatVersion: MODEL_FORMAT_VERSION,
+    mode: session.link ? ('link' as const) : ('dedupe' as const),
+    lambda,
+    threshold: options.threshold ?? TRAIN_DEFAULTS.threshold,
+    dateOrder: options.dateOrder ?? TRAIN_DEFAULTS.dateOrder,
+    comparisons,
+    blocking: session.rules,
+  };
+  const training: TrainingSummary = {
+    records: session.records.length,
+    supervised,
+    deterministicPairs,
+    deterministicRecall: recall,
+    randomPairs: sampled,
+    emSessions: sessions,
+  };
+  const draft: Model = { ...base, version: modelVersion(base), trainedAt: (options.now ?? new Date()).toISOString(), training };
+  if (!supervised || options.labels?.clusters !== undefined) return draft;
+  const refined = { ...base, lambda: refineLambda(session, draft) };
+  return { ...refined, version: modelVersion(refined), trainedAt: draft.trainedAt, training };
+}
+
+/**
+ * Refines λ from the candidate pairs with m and u fixed: the expected number of matches among the
+ * candidates (EM over λ alone) divided by all possible pairs, taking blocking to find nearly every
+ * match. Deterministic rules alone undercount when duplicates rarely agree exactly on the rule's
+ * attributes (RLdata: every duplicate carries an error, so exact name and birthday find 1%);
+ * the deterministic estimate is the starting point and a floor.
+ */
+function refineLambda(session: MatchSession, draft: Model): number {
+  const compiled = compileModel(draft);
+  const width = session.attributes.length;
+  const count = session.candidates.count;
+  if (count === 0) return draft.lambda;
+  const ratio = new Float64Array(count);
+  for (let p = 0; p < count; p++) {
+    const w = pairWeight(compiled, session.records[session.candidates.left[p]!]!, session.levels, p * width) - compiled.prior;
+    ratio[p] = Math.pow(2, Math.min(Math.max(w, -60), 60));
+  }
+  let share = Math.min(Math.max((draft.lambda * totalPairs(session)) / count, 1e-6), 0.5);
+  for (let i = 0; i < 200; i++) {
+    let sum = 0;
+    for (let p = 0; p < count; p++) sum += (share * ratio[p]!) / (share * ratio[p]! + 1 - share);
+    const next = Math.min(Math.max(sum / count, 1e-9), 1 - 1e-9);
+    if (Math.abs(next - share) < 1e-9) {
+      share = next;
+      break;
+    }
+    share = next;
+  }
+  const lambda = (share * count) / Math.max(totalPairs(session), 1);
+  return Math.min(Math.max(lambda, draft.lambda, 1e-12), 0.5);
+}
+
+/** Opens a matching session for training with the options' attributes, rules and block size. */
+export function openTrainingSession(data: MatchData, options: TrainOptions = {}): MatchSession {
+  return openSession(data, {
+    ...(options.attributes === undefined ? {} : { attributes: options.attributes }),
+    dateOrder: options.dateOrder ?? TRAIN_DEFAULTS.dateOrder,
+    rules: (attributes) => options.blocking ?? defaultBlockingRules(attributes),
+    maxBlockSize: options.maxBlockSize ?? TRAIN_DEFAULTS.maxBlockSize,
+  });
+}
+
+/**
+ * Trains a model on records: a list to deduplicate, or `{left, right}` to link. Unsupervised by
+ * default: u from random pairs (the exact level from term frequencies), m by EM (per blocking
+ * rule, then over all pairs with unproposed pairs as non-matches), λ started from deterministic
+ * rules and refined by that last EM. With `labels`, m (and λ, given clusters) come from the
+ * known matches.
+ */
+export function train(data: MatchData, options: TrainOptions = {}): Model {
+  return trainSession(openTrainingSession(data, options), options);
+}
