@@ -11,7 +11,8 @@ const SINGLE_TYPES: readonly MessageType[] = ['identify', 'track', 'page', 'scre
 
 /**
  * Segment's HTTP Tracking API. The write key comes as the HTTP Basic username or as `writeKey` in
- * the body. A 200 means every accepted message is durable and already visible in its profile.
+ * the body. A 200 means every accepted message is durable and already visible in its profile; with
+ * the JetStream intake, a 202 means durable in the stream but not resolved within the wait.
  * Per-message problems in a batch are listed in `rejected` while the valid messages are accepted.
  */
 export function registerTrackingRoutes(
@@ -49,7 +50,7 @@ export function registerTrackingRoutes(
       const principal = await principalOf(req);
       limit(principal.workspace.id, req.body, reply);
       const result = count(await deps.ingest.single(principal.workspace, principal.key.source, type, req.body));
-      return reply.status(result.ok ? 200 : 400).send(responseBody(result));
+      return reply.status(statusOf(result)).send(responseBody(result));
     });
   }
   for (const path of ['/v1/batch', '/v1/import']) {
@@ -57,7 +58,7 @@ export function registerTrackingRoutes(
       const principal = await principalOf(req);
       limit(principal.workspace.id, req.body, reply);
       const result = count(await deps.ingest.batch(principal.workspace, principal.key.source, req.body));
-      return reply.status(result.ok ? 200 : 400).send(responseBody(result));
+      return reply.status(statusOf(result)).send(responseBody(result));
     });
   }
 }
@@ -70,5 +71,21 @@ function responseBody(result: IngestResult): Record<string, unknown> {
     }
     return { success: false, error: { code, message, ...(field === undefined ? {} : { field }) }, rejected: result.rejected };
   }
+  if (result.queued > 0) {
+    return {
+      success: true,
+      accepted: result.accepted,
+      duplicates: result.duplicates,
+      queued: result.queued,
+      rejected: result.rejected,
+      message: `${result.queued} accepted message(s) are stored durably in the intake stream but not resolved yet; they will be, and their profiles will reflect them shortly`,
+    };
+  }
   return { success: true, accepted: result.accepted, duplicates: result.duplicates, rejected: result.rejected };
+}
+
+/** 200: durable and visible; 202: durable in the intake stream, not yet visible (`kith serve --bus`). */
+function statusOf(result: IngestResult): number {
+  if (!result.ok) return 400;
+  return result.queued > 0 ? 202 : 200;
 }

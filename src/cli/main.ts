@@ -6,9 +6,18 @@ import { registerExplain } from './explain.ts';
 import { registerDemo } from './demo.ts';
 import { registerRejected } from './rejected.ts';
 import { registerUnlink } from './unlink.ts';
+import { registerErase } from './erase.ts';
+import { registerExportPerson } from './export-person.ts';
 import { registerRules } from './rules.ts';
 import { registerKeys } from './keys.ts';
 import { registerMigrate } from './migrate.ts';
+import { registerWorker } from './worker.ts';
+import { registerConsume } from './consume.ts';
+import { registerStatus } from './status.ts';
+import { registerImport } from './import.ts';
+import { registerExport } from './export.ts';
+import { registerDedupe } from './dedupe.ts';
+import { registerLink } from './link.ts';
 import { CliError } from './cli-error.ts';
 
 /**
@@ -23,14 +32,23 @@ export async function main(argv: readonly string[]): Promise<number> {
     .configureOutput({ outputError: (text, write) => write(`${text.trim().replace(/^error: /, 'kith: ')} (see --help)\n`) });
   registerServe(program);
   registerMigrate(program);
+  registerWorker(program);
+  registerConsume(program);
+  registerStatus(program);
   registerWorkspace(program);
   registerProfile(program);
   registerExplain(program);
   registerUnlink(program);
+  registerErase(program);
+  registerExportPerson(program);
   registerRules(program);
   registerKeys(program);
   registerRejected(program);
   registerDemo(program);
+  registerDedupe(program);
+  registerLink(program);
+  registerImport(program);
+  registerExport(program);
   try {
     await program.parseAsync(argv as string[], { from: 'user' });
     return 0;

@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import { createApp, describeLocation } from '../app.ts';
 import { buildServer } from '../api/server.ts';
-import { loadConfig } from '../config.ts';
+import { loadConfig, parseCorsOrigins, type CorsOrigins } from '../config.ts';
 import { CliError } from './cli-error.ts';
 import { dbOption } from './common.ts';
+import { BUS_SERVE_HELP, busOption, busWaitOption, startServeIntake, streamOption, type BusCliOptions } from './bus-options.ts';
 import type { CreateWorkspaceResult } from '../workspace/workspace-service.ts';
 
 /**
@@ -17,16 +18,36 @@ export function registerServe(program: Command): void {
     .command('serve')
     .description('run the HTTP server (Segment Tracking API, Profile API, admin API)')
     .addOption(dbOption())
+    .addOption(busOption())
+    .addOption(streamOption())
+    .addOption(busWaitOption())
+    .addHelpText('after', BUS_SERVE_HELP)
     .option('--port <n>', 'port to listen on (env PORT; default 8080)')
     .option('--host <host>', 'address to bind (env HOST; default 127.0.0.1)')
     .option('--quiet', 'do not log each request')
-    .action(async (opts: { db?: string; port?: string; host?: string; quiet?: boolean }) => {
+    .option('--cors-origins <list>', 'browser origins allowed on the tracking endpoints: "*", "none" or comma-separated origins (env KITH_CORS_ORIGINS; default *)')
+    .option('--max-connections <n>', 'open connections at most (env KITH_MAX_CONNECTIONS; default 10000)')
+    .action(async (opts: { db?: string; port?: string; host?: string; quiet?: boolean; corsOrigins?: string; maxConnections?: string }) => {
       const config = loadConfig(process.env);
+      let cors: CorsOrigins = config.corsOrigins;
+      if (opts.corsOrigins !== undefined) {
+        try {
+          cors = parseCorsOrigins(opts.corsOrigins, '--cors-origins');
+        } catch (err) {
+          throw new CliError((err as Error).message);
+        }
+      }
+      const maxConnections = opts.maxConnections === undefined ? config.limits.maxConnections : Number(opts.maxConnections);
+      if (!Number.isInteger(maxConnections) || maxConnections < 1) throw new CliError(`--max-connections must be a positive integer, got "${opts.maxConnections}"`);
       const port = opts.port === undefined ? config.port : Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`--port must be a port number, got "${opts.port}"`);
       const host = opts.host ?? config.host;
       const db = opts.db ?? config.db;
       const app = await createApp({ db });
+      const bus = await startServeIntake(app, opts as BusCliOptions).catch(async (err: unknown) => {
+        await app.close();
+        throw err;
+      });
 
       let created: CreateWorkspaceResult | undefined;
       if ((await app.workspaces.list()).length === 0) {
@@ -51,6 +72,9 @@ export function registerServe(program: Command): void {
       const server = buildServer(app, {
         logger: opts.quiet === true ? false : { level: config.logLevel },
         rateLimit: { messagesPerSecond: config.rateLimit, burst: 2 * config.rateLimit },
+        cors,
+        limits: { ...config.limits, maxConnections },
+        ...(bus === undefined ? {} : { intake: bus.intake }),
       });
       let stopping: Promise<void> | undefined;
       const stop = (signal: string): Promise<void> => {
@@ -62,6 +86,7 @@ export function registerServe(program: Command): void {
           }, config.shutdownGraceMs);
           timer.unref();
           await server.close();
+          await bus?.close();
           await app.close();
           process.stdout.write('kith: stopped cleanly\n');
         })();
@@ -70,7 +95,7 @@ export function registerServe(program: Command): void {
       await server.listen({ port, host });
       const address = server.server.address();
       const shown = typeof address === 'object' && address !== null ? `http://${host}:${address.port}` : String(address);
-      process.stdout.write(`kith: serving on ${shown} (store: ${describeLocation(db)})\n`);
+      process.stdout.write(`kith: serving on ${shown} (store: ${describeLocation(db)}${bus === undefined ? '' : `; ${bus.describe}`})\n`);
       await new Promise<void>((resolve) => {
         process.once('SIGTERM', () => void stop('SIGTERM').then(resolve));
         process.once('SIGINT', () => void stop('SIGINT').then(resolve));

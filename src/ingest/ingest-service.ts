@@ -1,9 +1,9 @@
 import type { MessageCheck, MessageProblem, MessageType } from '../spec/segment-message.ts';
 import { validateBatch, validateMessage } from '../spec/validate-message.ts';
 import type { RejectedRecord, Workspace } from '../store/ports.ts';
-import type { GroupCommitter } from './group-commit.ts';
 import { prepareMessage } from './prepare-message.ts';
-import type { PreparedMessage } from '../identity/resolve-batch.ts';
+import { SUPPRESSED_REASON } from '../privacy/suppression.ts';
+import type { MessageOutcome, PreparedMessage } from '../identity/resolve-batch.ts';
 
 export interface RejectedMessage {
   readonly index: number;
@@ -13,8 +13,16 @@ export interface RejectedMessage {
   readonly field?: string;
 }
 
+/**
+ * Where accepted messages go: the group committer (resolve here, in this process), or an intake
+ * stream (src/bus/) that answers `queued` for messages that are durable but not yet resolved.
+ */
+export interface MessageSink {
+  submit(ws: Workspace, messages: readonly PreparedMessage[], rejected: readonly RejectedRecord[]): Promise<Map<string, MessageOutcome | 'queued'>>;
+}
+
 export type IngestResult =
-  | { ok: true; accepted: number; duplicates: number; rejected: RejectedMessage[] }
+  | { ok: true; accepted: number; duplicates: number; queued: number; rejected: RejectedMessage[] }
   | { ok: false; problem: MessageProblem; rejected: RejectedMessage[] };
 
 const MAX_REJECTED_BODY = 8 * 1024;
@@ -26,7 +34,7 @@ const MAX_REJECTED_BODY = 8 * 1024;
  */
 export class IngestService {
   constructor(
-    private readonly committer: GroupCommitter,
+    private readonly sink: MessageSink,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -48,11 +56,13 @@ export class IngestService {
 
   private async process(ws: Workspace, source: string, checks: MessageCheck[], raws: unknown[], receivedAt: number, isBatch: boolean): Promise<IngestResult> {
     const prepared: PreparedMessage[] = [];
+    const preparedIndex: number[] = [];
     const rejected: RejectedMessage[] = [];
     const records: RejectedRecord[] = [];
     checks.forEach((check, index) => {
       if (check.ok) {
         prepared.push(prepareMessage(check.message, source, ws.rules).prepared);
+        preparedIndex.push(index);
         return;
       }
       const raw = raws[index];
@@ -70,7 +80,7 @@ export class IngestService {
       });
     });
 
-    const outcomes = await this.committer.submit(ws, prepared, records);
+    const outcomes = await this.sink.submit(ws, prepared, records);
     if (prepared.length === 0) {
       const first = rejected[0]!;
       const problem: MessageProblem = isBatch
@@ -79,8 +89,20 @@ export class IngestService {
       return { ok: false, problem, rejected };
     }
     let accepted = 0;
-    for (const outcome of outcomes.values()) if (outcome === 'accepted') accepted++;
-    return { ok: true, accepted, duplicates: prepared.length - accepted, rejected };
+    let queued = 0;
+    for (const outcome of outcomes.values()) {
+      if (outcome === 'accepted') accepted++;
+      else if (outcome === 'queued') queued++;
+    }
+    // Messages of erased people are refused, listed like invalid ones (their bodies are not logged).
+    let suppressed = 0;
+    prepared.forEach((m, i) => {
+      if (outcomes.get(m.messageId) !== 'suppressed') return;
+      suppressed++;
+      rejected.push({ index: preparedIndex[i]!, messageId: m.messageId, code: 'suppressed', reason: SUPPRESSED_REASON });
+    });
+    if (suppressed > 0) rejected.sort((a, b) => a.index - b.index);
+    return { ok: true, accepted, duplicates: prepared.length - accepted - queued - suppressed, queued, rejected };
   }
 }
 
@@ -94,7 +116,8 @@ function safeStringify(raw: unknown): string {
   try {
     return JSON.stringify(raw) ?? String(raw);
   } catch {
-    return String(raw);
+    // Nested too deeply for the stack (String() of such an array recurses and throws too).
+    return '"[not stored: nested too deeply to serialise]"';
   }
 }
 
