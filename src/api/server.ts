@@ -3,19 +3,31 @@ import { createGunzip, createInflate } from 'node:zlib';
 import { randomBytes } from 'node:crypto';
 import { redactUrl } from '../observability/redact.ts';
 import type { App } from '../app.ts';
-import { IngestService } from '../ingest/ingest-service.ts';
+import { IngestService, type MessageSink } from '../ingest/ingest-service.ts';
 import { Authenticator } from './auth.ts';
 import { HttpError } from './http-error.ts';
 import { registerTrackingRoutes } from './tracking-routes.ts';
 import { registerProfileRoutes } from './profile-routes.ts';
 import { registerAdminRoutes } from './admin-routes.ts';
 import { registerKeyRoutes } from './key-routes.ts';
+import { registerPrivacyRoutes } from './privacy-routes.ts';
+import { registerImportRoutes } from './import-routes.ts';
+import { registerExportRoutes } from './export-routes.ts';
 import { RateLimiter } from './rate-limiter.ts';
+import { registerTrackingCors } from './tracking-cors.ts';
+import { clientErrorHandler, frameworkErrorHandler } from './framework-errors.ts';
+import { DEFAULT_CORS_ORIGINS, DEFAULT_LIMITS, type ConnectionLimits, type CorsOrigins } from '../config.ts';
 
 export interface ServerOptions {
   readonly logger?: FastifyServerOptions['logger'];
   /** Ingest limit per workspace, in messages: sustained rate and burst (default 20,000/s, 40,000). */
   readonly rateLimit?: { readonly messagesPerSecond: number; readonly burst: number };
+  /** Where accepted messages go instead of this process's group commit (`kith serve --bus`). */
+  readonly intake?: MessageSink;
+  /** Browser origins allowed on the tracking endpoints (default `*`; `[]` turns CORS off). */
+  readonly cors?: CorsOrigins;
+  /** Connection cap and request time limits (defaults in `DEFAULT_LIMITS`). */
+  readonly limits?: ConnectionLimits;
 }
 
 /**
@@ -24,10 +36,22 @@ export interface ServerOptions {
  * Every error leaves through one handler as `{ error: { code, message, field? } }`.
  */
 export function buildServer(app: App, options: ServerOptions = {}): FastifyInstance {
+  const limits = options.limits ?? DEFAULT_LIMITS;
   const server = Fastify({
     logger: options.logger === undefined || options.logger === false ? false : withRedaction(options.logger === true ? {} : options.logger),
     bodyLimit: 500 * 1024,
-    requestTimeout: 30_000,
+    // Slow-loris clients: Node answers 408 (through clientErrorHandler) once the headers or the whole
+    // request take longer than this, checking every second (or faster when the limits are shorter).
+    requestTimeout: limits.requestTimeoutMs,
+    http: {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))),
+    },
+    clientErrorHandler,
+    frameworkErrors: frameworkErrorHandler,
+    // Identifier values in paths may be 1,024 characters, percent-encoded up to 9 bytes each.
+    routerOptions: { maxParamLength: 10_000 },
     keepAliveTimeout: 65_000,
     forceCloseConnections: false,
     return503OnClosing: true,
@@ -38,8 +62,15 @@ export function buildServer(app: App, options: ServerOptions = {}): FastifyInsta
     requestIdHeader: 'x-request-id',
     genReqId: () => `req_${randomBytes(8).toString('hex')}`,
   });
+  // Over the cap Node closes a new connection at once, before reading anything from it.
+  server.server.maxConnections = limits.maxConnections;
+  registerTrackingCors(server, options.cors ?? DEFAULT_CORS_ORIGINS);
   server.addHook('onRequest', async (req, reply) => {
     void reply.header('x-request-id', req.id);
+    // `?a=1&a=2` parses to an array where every route expects one string.
+    for (const [name, value] of Object.entries(req.query as Record<string, unknown>)) {
+      if (Array.isArray(value)) throw new HttpError(400, 'invalid_query', `query parameter "${name}" is given more than once`, name);
+    }
   });
   server.addHook('onResponse', async (req, reply) => {
     // The route pattern, never the concrete URL: paths carry identifier values.
@@ -47,7 +78,7 @@ export function buildServer(app: App, options: ServerOptions = {}): FastifyInsta
     app.metrics.httpDuration.observe({ method: req.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
   });
   const auth = new Authenticator(app.workspaces);
-  const ingest = new IngestService(app.committer, app.now);
+  const ingest = new IngestService(options.intake ?? app.committer, app.now);
 
   // Segment's libraries may compress batches; decompress before the body limit is counted.
   server.addHook('preParsing', async (req, _reply, payload) => {
@@ -93,6 +124,9 @@ export function buildServer(app: App, options: ServerOptions = {}): FastifyInsta
   registerProfileRoutes(server, { auth, app });
   registerAdminRoutes(server, { auth, app });
   registerKeyRoutes(server, { auth, app });
+  registerImportRoutes(server, { auth, app });
+  registerExportRoutes(server, { auth, app });
+  registerPrivacyRoutes(server, { auth, app });
   return server;
 }
 

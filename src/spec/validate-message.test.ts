@@ -663,3 +663,22 @@ describe('ids with control characters or broken Unicode', () => {
     }
   });
 });
+
+describe('limits found by the fuzz test', () => {
+  it('refuses a sentAt and timestamp whose skew correction leaves the years 1970 to 9999', () => {
+    const future = refuse({ type: 'track', userId: 'u', event: 'E', timestamp: '9999-12-31T23:59:59.999Z', sentAt: '1970-01-01T00:00:00Z' });
+    expect(future).toMatchObject({ code: 'invalid_field', field: 'sentAt' });
+    const past = refuse({ type: 'track', userId: 'u', event: 'E', timestamp: '1970-01-01T00:00:00Z', sentAt: '9999-01-01T00:00:00Z' });
+    expect(past).toMatchObject({ code: 'invalid_field', field: 'sentAt' });
+    // Each alone, and a pair whose correction stays in range, are still accepted.
+    expect(accept({ type: 'track', userId: 'u', event: 'E', timestamp: '9999-12-31T23:59:59.999Z' }).timestamp).toBe(Date.UTC(9999, 11, 31, 23, 59, 59, 999));
+    expect(accept({ type: 'track', userId: 'u', event: 'E', timestamp: '2024-05-01T11:00:00Z', sentAt: '2024-05-01T11:00:01Z' }).timestamp).toBe(NOW - SECOND);
+  });
+
+  it('refuses a batch of more than 10,000 messages as a whole', () => {
+    const batch = Array.from({ length: 10_001 }, () => 1);
+    const checked = validateBatch({ batch }, { receivedAt: NOW });
+    expect(checked).toMatchObject({ ok: false, problem: { code: 'invalid_batch', field: 'batch' } });
+    expect(validateBatch({ batch: batch.slice(1) }, { receivedAt: NOW }).ok).toBe(true);
+  });
+});

@@ -23,6 +23,14 @@ import type {
 export const MAX_MESSAGE_BYTES = 32 * 1024;
 /** Segment refuses a request body over 500 KB; enforced by the HTTP layer, exported for it. */
 export const MAX_BATCH_BYTES = 500 * 1024;
+/**
+ * Most messages in one batch. 500 KB holds about 12,000 of the smallest valid messages but 250,000
+ * bare `1`s, each of which would cost a rejected-log row and a line of the answer; real clients send
+ * batches of 15 to 500.
+ */
+export const MAX_BATCH_MESSAGES = 10_000;
+/** The last instant of the year 9999, the latest event time kith keeps. */
+const MAX_EVENT_TIME = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
 /** Longest accepted id or name, in UTF-16 code units. */
 const MAX_TEXT_LENGTH = 1024;
@@ -109,7 +117,8 @@ export function validateMessage(
 
   const problem =
     identityProblem(type, fields.value) ??
-    requiredFieldProblem(type, fields.value);
+    requiredFieldProblem(type, fields.value) ??
+    skewProblem(fields.value, opts.receivedAt);
   if (problem !== undefined) return { ok: false, problem };
 
   return {
@@ -136,6 +145,11 @@ export function validateBatch(
   if (!Array.isArray(batch))
     return refuseBatch("batch must be an array", "batch");
   if (batch.length === 0) return refuseBatch("batch is empty", "batch");
+  if (batch.length > MAX_BATCH_MESSAGES)
+    return refuseBatch(
+      `batch has ${batch.length} messages, over the limit of ${MAX_BATCH_MESSAGES} per request`,
+      "batch",
+    );
 
   const defaults = readBatchDefaults(raw);
   if (!defaults.ok) return defaults;
@@ -499,6 +513,26 @@ function requiredFieldProblem(
     default:
       return assertNever(type);
   }
+}
+
+/**
+ * Each date is within 1970-9999 on its own, but the clock-skew correction can still carry the event
+ * outside (a `sentAt` in 1970 next to a `timestamp` in 9999): such a pair is refused rather than
+ * stored with an event time no date format can show.
+ */
+function skewProblem(
+  fields: Fields,
+  receivedAt: number,
+): MessageProblem | undefined {
+  const { timestamp, originalTimestamp, sentAt } = fields.dates;
+  const t = correctedTimestamp(timestamp ?? originalTimestamp, sentAt, receivedAt);
+  if (t >= 0 && t <= MAX_EVENT_TIME) return undefined;
+  return {
+    code: "invalid_field",
+    message:
+      "sentAt and timestamp put the event outside the years 1970 to 9999 once corrected for clock skew (receivedAt - (sentAt - timestamp))",
+    field: "sentAt",
+  };
 }
 
 function missing(type: MessageType, field: string): MessageProblem {
