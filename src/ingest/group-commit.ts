@@ -25,6 +25,11 @@ export interface GroupCommitOptions {
    */
   readonly delayMs?: number;
   readonly minMessages?: number;
+  /**
+   * With fewer groups than this at the writer, a request is handed over at once rather than on the
+   * next turn of the event loop (default 2: one running, one ready to run next).
+   */
+  readonly eagerInFlight?: number;
   /** Called after each committed transaction, for metrics. */
   readonly onCommit?: (info: { requests: number; messages: number; ms: number; stats: ResolveStats }) => void;
 }
@@ -44,6 +49,7 @@ export class GroupCommitter {
   private readonly maxInFlight: number;
   private readonly delayMs: number;
   private readonly minMessages: number;
+  private readonly eagerInFlight: number;
   private readonly now: () => number;
   private idle: Array<() => void> = [];
 
@@ -56,6 +62,7 @@ export class GroupCommitter {
     this.now = options.now ?? Date.now;
     this.delayMs = options.delayMs ?? 0;
     this.minMessages = options.minMessages ?? 1000;
+    this.eagerInFlight = Math.min(this.maxInFlight, options.eagerInFlight ?? 2);
   }
 
   /** Resolves and stores `messages`, and keeps `rejected` in the log, in the next group commit. */
@@ -75,6 +82,14 @@ export class GroupCommitter {
    * has already arrived is parsed and queued first and joins the same group.
    */
   private schedule(): void {
+    // While the writer has less than a group in hand besides the one it is running, hand this one
+    // over now: waiting for more would leave it idle (and with a few clients, requests answered
+    // together come back together, so gathering would keep the HTTP side and the writer taking
+    // turns instead of working at the same time).
+    if (!this.scheduled && this.delayMs <= 0 && this.inFlight < this.eagerInFlight && this.queue.length > 0) {
+      this.dispatch();
+      return;
+    }
     if (this.scheduled || this.queue.length === 0 || this.inFlight >= this.maxInFlight) return;
     this.scheduled = true;
     setImmediate(() => {

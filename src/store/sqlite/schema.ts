@@ -131,4 +131,10 @@ export const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX rejected_message ON rejected(ws, message_id);
   `,
+  // 3: speed. The timeline is read through evidence (each message's evidence rows include its
+  // primary identifier), so the per-profile message index, one more random page written for
+  // every message, is not needed.
+  `
+  DROP INDEX IF EXISTS messages_primary;
+  `,
 ];

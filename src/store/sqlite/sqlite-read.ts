@@ -40,13 +40,17 @@ export class SqliteRead implements ReadPort {
         `SELECT ${IDENTIFIER_COLUMNS} FROM identifiers WHERE ws = ? AND profile IN (SELECT value FROM json_each(?))`,
       ),
       componentProfiles: db.prepare<[string, string], ProfileRow>(
-        `SELECT ${PROFILE_COLUMNS} FROM profiles WHERE ws = ? AND component IN (SELECT value FROM json_each(?))`,
+        `SELECT ${PROFILE_COLUMNS} FROM profiles INDEXED BY profiles_component WHERE ws = ? AND component IN (SELECT value FROM json_each(?))`,
       ),
-      events: db.prepare<[string, string, string, number, number, number, string, number], EventRow>(
-        `SELECT message_id, type, event, t, received_at, source, body FROM messages
-         WHERE ws = ? AND primary_ident IN (SELECT id FROM identifiers WHERE ws = ? AND profile = ?)
-           AND (t < ? OR (t = ? AND ? AND message_id < ?))
-         ORDER BY t DESC, message_id DESC LIMIT ?`,
+      events: db.prepare<[string, string, number, number, number, string, number], EventRow>(
+        // A message belongs to the timeline of its primary identifier's profile; it is found
+        // through that identifier's evidence row, sorted here (there is no per-profile index).
+        `SELECT message_id, type, event, t, received_at, source, body FROM messages WHERE seq IN (
+           SELECT m.seq FROM identifiers i INDEXED BY identifiers_profile CROSS JOIN evidence e CROSS JOIN messages m
+           WHERE i.ws = ? AND i.profile = ? AND e.ident = i.id AND m.seq = e.seq AND m.primary_ident = i.id
+             AND (m.t < ? OR (m.t = ? AND ? AND m.message_id < ?))
+           ORDER BY m.t DESC, m.message_id DESC LIMIT ?)
+         ORDER BY t DESC, message_id DESC`,
       ),
       history: db.prepare<[string, string], { seq: number; kind: string; profile: string; related: string; at: number; message_id: string | null; detail: string }>(
         `SELECT h.seq, h.kind, h.profile, h.related, h.at, h.message_id, h.detail FROM history h
@@ -94,7 +98,7 @@ export class SqliteRead implements ReadPort {
   async eventsOf(ws: WorkspaceId, id: ProfileId, opts: { limit: number; cursor: string | null }): Promise<EventPage> {
     const after = opts.cursor === null ? undefined : decodeCursor(opts.cursor);
     const t = after?.t ?? Number.MAX_SAFE_INTEGER;
-    const rows = this.s.events.all(ws, ws, id, t, t, after === undefined ? 0 : 1, after?.m ?? '', opts.limit + 1);
+    const rows = this.s.events.all(ws, id, t, t, after === undefined ? 0 : 1, after?.m ?? '', opts.limit + 1);
     const page = rows.slice(0, opts.limit);
     const last = page[page.length - 1];
     return {

@@ -50,7 +50,7 @@ export class SqliteWriteTx implements WriteTx {
         'SELECT id, max_t, max_m FROM components WHERE ws = ? AND id IN (SELECT value FROM json_each(?))',
       ),
       componentProfiles: db.prepare<[string, string], ProfileRow>(
-        `SELECT ${PROFILE_COLUMNS} FROM profiles WHERE ws = ? AND component IN (SELECT value FROM json_each(?))`,
+        `SELECT ${PROFILE_COLUMNS} FROM profiles INDEXED BY profiles_component WHERE ws = ? AND component IN (SELECT value FROM json_each(?))`,
       ),
       profileIdentifiers: db.prepare<[string, string], IdentifierRow>(
         `SELECT ${IDENTIFIER_COLUMNS} FROM identifiers WHERE ws = ? AND profile IN (SELECT value FROM json_each(?))`,
