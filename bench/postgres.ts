@@ -188,17 +188,20 @@ function arg(name: string, fallback: string): string {
   return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback;
 }
 
-if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
-  const people = Number(arg('--people', '2000'));
-  const counts = arg('--workers', '1,2,3').split(',').map(Number);
-  if (!Number.isInteger(people) || people < 1 || counts.some((n) => !Number.isInteger(n) || n < 1)) throw new Error('usage: bench/postgres.ts [--people N] [--workers 1,2,3]');
+/** Runs the PostgreSQL benchmark: the same dataset through 1, 2, 3… workers; lookups after the last. */
+export async function postgresBench(people: number, counts: readonly number[], say: (line: string) => void = log): Promise<PostgresFigures[]> {
   const data = generateDataset({ people });
-  log(`PostgreSQL benchmark: ${people} people, ${data.messages.length} messages`);
+  say(`PostgreSQL benchmark: ${people} people, ${data.messages.length} messages`);
   const rows: PostgresFigures[] = [];
   for (const [i, n] of counts.entries()) {
-    log(`  ${n} worker(s)…`);
+    say(`  ${n} worker(s)…`);
     rows.push(await postgresRun(data, n, { lookups: i === counts.length - 1 }));
   }
+  return rows;
+}
+
+/** The table `bench/run.ts` prints, with the run's conditions underneath. */
+export function postgresTable(rows: readonly PostgresFigures[]): string {
   const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
   const header = ['workers', 'messages', 'floor msg/s', 'kith msg/s', 'kith/floor', 'lookup p50 ms', 'lookup p99 ms'];
   const table = rows.map((r) => [
@@ -212,8 +215,16 @@ if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === resolve(
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
-  process.stdout.write(`${[line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...table.map(line)].join('\n')}\n`);
-  process.stdout.write(
-    `\nnode ${process.version}, ${new Date().toISOString()}; JetStream intake: ${REQUEST} messages per request, 4 concurrent, arrival order shuffled; workers pull ${WORKER_BATCH}; floor: raw multi-row INSERTs of ${WORKER_BATCH} by as many writers as workers; lookups: ${LOOKUPS} Profile API reads over loopback after the last run\n`,
+  return (
+    `${[line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...table.map(line)].join('\n')}\n` +
+    `\nJetStream intake: ${REQUEST} messages per request, 4 concurrent, arrival order shuffled; workers pull ${WORKER_BATCH}; floor: raw multi-row INSERTs of ${WORKER_BATCH} by as many writers as workers; lookups: ${LOOKUPS} Profile API reads over loopback after the last run\n`
   );
+}
+
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
+  const people = Number(arg('--people', '2000'));
+  const counts = arg('--workers', '1,2,3').split(',').map(Number);
+  if (!Number.isInteger(people) || people < 1 || counts.some((n) => !Number.isInteger(n) || n < 1)) throw new Error('usage: bench/postgres.ts [--people N] [--workers 1,2,3]');
+  const rows = await postgresBench(people, counts);
+  process.stdout.write(`${postgresTable(rows)}\nnode ${process.version}, ${new Date().toISOString()}\n`);
 }

@@ -1,8 +1,11 @@
 /**
- * `npm run bench`: every benchmark of kith, one table. Sizes can be chosen with
- * `npm run bench -- --people 10000,100000`.
+ * `npm run bench`: every benchmark of kith, one table per part. Choose parts and sizes with
+ * `npm run bench -- --only ingest,import,postgres --people 10000,100000 --rows 1000000 --pg-people 2000`.
+ * The matcher's accuracy and speed have their own command, `npm run bench:match`.
  */
 import { ingestBench, type IngestFigures } from './ingest-bench.ts';
+import { importBench, importTable } from './import.ts';
+import { postgresBench, postgresTable } from './postgres.ts';
 
 function parseSizes(argv: readonly string[]): number[] {
   const i = argv.indexOf('--people');
@@ -19,11 +22,33 @@ const log = (line: string): void => {
   process.stderr.write(`${line}\n`);
 };
 
-const rows: IngestFigures[] = [];
-for (const people of parseSizes(process.argv.slice(2))) {
-  log(`ingest benchmark, ${people} people`);
-  rows.push(await ingestBench(people, log));
+function option(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
 }
+
+function positive(name: string, fallback: number): number {
+  const raw = option(name);
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} takes a positive integer, got "${raw}"`);
+  return n;
+}
+
+const PARTS = ['ingest', 'import', 'postgres'] as const;
+const only = (option('--only') ?? PARTS.join(',')).split(',');
+for (const part of only) if (!(PARTS as readonly string[]).includes(part)) throw new Error(`--only takes some of ${PARTS.join(', ')}, got "${part}"`);
+
+const rows: IngestFigures[] = [];
+if (only.includes('ingest')) {
+  for (const people of parseSizes(process.argv.slice(2))) {
+    log(`ingest benchmark, ${people} people`);
+    rows.push(await ingestBench(people, log));
+  }
+}
+const importRows = positive('--rows', 1_000_000);
+const imported = only.includes('import') ? (log(`import benchmark, ${importRows} rows`), await importBench(importRows, log)) : undefined;
+const postgres = only.includes('postgres') ? await postgresBench(positive('--pg-people', 2000), [1, 2, 3], log) : undefined;
 
 const fmt = (n: number, digits = 0): string => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 const header = ['people', 'messages', 'floor msg/s', 'kith msg/s', 'kith/floor', 'lookup p50 ms', 'lookup p99 ms', 'precision', 'recall', 'recall ceiling', 'profiles'];
@@ -40,7 +65,17 @@ const table = rows.map((r) => [
   r.recallCeiling.toFixed(4),
   fmt(r.profiles),
 ]);
+const output: string[] = [];
 const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
 const line = (cells: readonly string[]): string => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
-process.stdout.write(`\n${line(header)}\n|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|\n${table.map(line).join('\n')}\n`);
-process.stdout.write(`\nnode ${process.version}, ${new Date().toISOString()}; ingest: /v1/batch, ${100} messages per request, 4 keep-alive clients, arrival order shuffled\n`);
+if (rows.length > 0) {
+  output.push(`\n## Ingest with full resolution (embedded SQLite)\n\n${line(header)}\n|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|\n${table.map(line).join('\n')}\n`);
+  output.push(`ingest: /v1/batch, ${100} messages per request, 4 keep-alive clients, arrival order shuffled\n`);
+}
+if (imported !== undefined) {
+  output.push(`\n## File import (CSV, embedded SQLite)\n\n${importTable([imported])}`);
+  output.push('CSV → kith import (batches of 1000) vs the same reader + raw SQLite inserts\n');
+}
+if (postgres !== undefined) output.push(`\n## PostgreSQL store with JetStream intake\n\n${postgresTable(postgres)}`);
+output.push(`\nnode ${process.version}, ${new Date().toISOString()}\n`);
+process.stdout.write(output.join(''));
