@@ -7,6 +7,7 @@ import type { IdentifierKey } from '../src/identity/identifier.ts';
 import { DEFAULT_RULES } from '../src/identity/rules.ts';
 import { changeSet } from '../src/store/change-set.ts';
 import type { ChangeSet, IdentifierState, NewMessage, ProfileId, ProfileState, Store, WorkspaceId } from '../src/store/ports.ts';
+import type { MatchPair, MatchRecord, PairStatus } from '../src/store/match-ports.ts';
 
 export interface StoreFactory {
   /** A fresh, empty store. */
@@ -329,6 +330,73 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       expect(await store.read.findIdentifier(WS, key('phone:+14155550100'))).toBeUndefined();
       expect((await store.read.findIdentifier(WS, key('member_id:M1')))?.profileId).toBeNull();
       expect(await store.write((tx) => tx.scanIdentifierKeys(WS, null, 10))).toEqual(['member_id:M1', 'user_id:u1']);
+    });
+    it('keeps match records, a blocking index, scored pairs and models per workspace', async () => {
+      const rec = (k: string, t: number, values: Record<string, string | null>): MatchRecord => ({
+        key: key(k),
+        values: Object.fromEntries(Object.entries(values).map(([a, v]) => [a, { v, t, m: `m${t}` }])),
+        firstT: t,
+        firstM: `m${t}`,
+      });
+      const pair = (a: string, b: string, status: PairStatus, id: string): MatchPair => ({
+        id, a: key(a), b: key(b), status, weight: 12.5, probability: 0.9998, modelVersion: 'm_0123456789abcdef',
+        attributes: [{ attribute: 'lastName', level: 0, label: 'exact', weight: 8.25 }], t: 5, m: 'm5', createdAt: 7, decidedAt: status === 'rejected' ? 8 : null,
+      });
+      await store.write(async (tx) => {
+        await tx.match.saveRecords(WS, [rec('user_id:u1', 1, { lastName: 'Hollings', city: null }), rec('anonymous_id:a1', 2, { lastName: 'Hollings' })]);
+        await tx.match.saveRecords(OTHER, [rec('user_id:u1', 1, { lastName: 'Other' })]);
+        await tx.match.setBlocks(WS, [
+          { key: key('user_id:u1'), blocks: ['0:HLNK', '1:1984'] },
+          { key: key('anonymous_id:a1'), blocks: ['0:HLNK'] },
+          { key: key('anonymous_id:a2'), blocks: ['1:1984'] },
+          { key: key('anonymous_id:a3'), blocks: ['1:1984'] },
+        ]);
+        // Replacing a key's blocks drops its old ones.
+        await tx.match.setBlocks(WS, [{ key: key('anonymous_id:a1'), blocks: ['2:x'] }]);
+        expect((await tx.match.candidates(WS, ['0:HLNK'], 10)).sort()).toEqual(['user_id:u1']);
+        // A block over the size limit proposes nobody.
+        expect((await tx.match.candidates(WS, ['1:1984'], 2)).sort()).toEqual([]);
+        expect((await tx.match.candidates(WS, ['1:1984', '2:x'], 3)).sort()).toEqual(['anonymous_id:a1', 'anonymous_id:a2', 'anonymous_id:a3', 'user_id:u1']);
+        expect(await tx.match.candidates(OTHER, ['0:HLNK'], 10)).toEqual([]);
+        await tx.match.savePairs(WS, [pair('anonymous_id:a1', 'user_id:u1', 'linked', 'mp_1'), pair('anonymous_id:a2', 'user_id:u1', 'review', 'mp_2'), pair('anonymous_id:a3', 'anonymous_id:a4', 'rejected', 'mp_3')]);
+        await tx.match.saveModel(WS, { version: 'm_0123456789abcdef', createdAt: 3, model: { format: 'kith.match-model', nested: { z: 1, a: [1, 2] } } });
+      });
+      const records = await store.read.match.loadRecords(WS, [key('user_id:u1'), key('anonymous_id:a1'), key('email:none')]);
+      expect(records.sort((x, y) => (x.key < y.key ? -1 : 1))).toEqual([rec('anonymous_id:a1', 2, { lastName: 'Hollings' }), rec('user_id:u1', 1, { lastName: 'Hollings', city: null })]);
+      expect((await store.read.match.loadRecords(OTHER, [key('user_id:u1')]))[0]?.values.lastName?.v).toBe('Other');
+      expect((await store.read.match.pairsOf(WS, [key('user_id:u1')])).map((p) => p.id).sort()).toEqual(['mp_1', 'mp_2']);
+      expect(await store.read.match.pairById(WS, 'mp_1')).toEqual(pair('anonymous_id:a1', 'user_id:u1', 'linked', 'mp_1'));
+      expect(await store.read.match.pairById(OTHER, 'mp_1')).toBeUndefined();
+      const page1 = await store.read.match.listPairs(WS, { status: null, afterId: null, limit: 2 });
+      const page2 = await store.read.match.listPairs(WS, { status: null, afterId: page1[1]!.id, limit: 2 });
+      expect([...page1, ...page2].map((p) => p.id)).toEqual(['mp_1', 'mp_2', 'mp_3']);
+      expect((await store.read.match.listPairs(WS, { status: 'review', afterId: null, limit: 10 })).map((p) => p.id)).toEqual(['mp_2']);
+      expect(await store.read.match.countPairs(WS)).toEqual({ linked: 1, review: 1, accepted: 0, rejected: 1 });
+      expect((await store.read.match.loadModel(WS, 'm_0123456789abcdef'))?.model).toEqual({ format: 'kith.match-model', nested: { z: 1, a: [1, 2] } });
+      expect(await store.read.match.loadModel(OTHER, 'm_0123456789abcdef')).toBeUndefined();
+      expect((await store.read.match.listModels(WS)).map((m) => m.version)).toEqual(['m_0123456789abcdef']);
+
+      // A rejected pair is violated once both identifiers are in one profile.
+      await write(WS, {
+        identifiers: [identifier('anonymous_id:a3', 'p3'), identifier('anonymous_id:a4', 'p3'), identifier('anonymous_id:a1', 'p1')],
+        messages: [message('mv', 1, ['anonymous_id:a3', 'anonymous_id:a4', 'anonymous_id:a1'])],
+        profiles: [profile('p3', 'c3', 'anonymous_id:a3'), profile('p1', 'c1', 'anonymous_id:a1')],
+      });
+      await store.write(async (tx) => {
+        expect((await tx.match.violatedRejections(WS, [pid('p3'), pid('p1')])).map((p) => p.id)).toEqual(['mp_3']);
+        expect(await tx.match.violatedRejections(WS, [pid('p1')])).toEqual([]);
+        await tx.match.savePairs(WS, [{ ...pair('anonymous_id:a2', 'user_id:u1', 'accepted', 'mp_2'), decidedAt: 99 }]);
+        await tx.match.deletePairs(WS, ['mp_1']);
+        await tx.match.deleteRecords(WS, [key('user_id:u1')]);
+        expect(await tx.match.candidates(WS, ['0:HLNK'], 10)).toEqual([]);
+        expect((await tx.match.scanRecords(WS, null, 10)).map((r) => r.key)).toEqual(['anonymous_id:a1']);
+        await tx.match.clearRecords(WS);
+        expect(await tx.match.scanRecords(WS, null, 10)).toEqual([]);
+        expect(await tx.match.candidates(WS, ['2:x'], 10)).toEqual([]);
+      });
+      expect(await store.read.match.countPairs(WS)).toEqual({ linked: 0, review: 0, accepted: 1, rejected: 1 });
+      expect((await store.read.match.pairById(WS, 'mp_2'))?.decidedAt).toBe(99);
+      expect((await store.read.match.loadRecords(OTHER, [key('user_id:u1')])).length).toBe(1);
     });
   });
 }

@@ -5,6 +5,7 @@ import { identifierKey, parseIdentifierKey } from '../identity/identifier.ts';
 import { normaliseIdentifier } from '../identity/normalise-identifier.ts';
 import { parseRules } from '../identity/parse-rules.ts';
 import { reresolveWorkspace } from '../identity/reresolve-workspace.ts';
+import { rescoreWorkspace } from '../identity/match-workspace.ts';
 import { lookupProfile } from '../profile/profile-lookup.ts';
 import { keyFromHeaders, type Authenticator } from './auth.ts';
 import { HttpError } from './http-error.ts';
@@ -28,7 +29,9 @@ export function registerAdminRoutes(server: FastifyInstance, deps: { auth: Authe
     await app.workspaces.setRules(workspace.id, checked.rules);
     auth.invalidate();
     const result = await reresolveWorkspace(app.store, { ...workspace, rules: checked.rules }, { now: app.now() });
-    return { rules: checked.rules, reresolved: result };
+    // Records are keyed by each identify call's first identifier, which the new rules may change.
+    const rescored = checked.rules.matching === undefined ? null : await rescoreWorkspace(app.store, { ...workspace, rules: checked.rules }, { now: app.now() });
+    return { rules: checked.rules, reresolved: result, ...(rescored === null ? {} : { rescored }) };
   });
 
   server.get<{ Params: { ws: string }; Querystring: { limit?: string; before?: string } }>('/v1/spaces/:ws/rejected', async (req) => {

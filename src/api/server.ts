@@ -13,6 +13,7 @@ import { registerKeyRoutes } from './key-routes.ts';
 import { registerPrivacyRoutes } from './privacy-routes.ts';
 import { registerImportRoutes } from './import-routes.ts';
 import { registerExportRoutes } from './export-routes.ts';
+import { registerMatchRoutes } from './match-routes.ts';
 import { RateLimiter } from './rate-limiter.ts';
 import { registerTrackingCors } from './tracking-cors.ts';
 import { clientErrorHandler, frameworkErrorHandler } from './framework-errors.ts';
@@ -126,6 +127,7 @@ export function buildServer(app: App, options: ServerOptions = {}): FastifyInsta
   registerKeyRoutes(server, { auth, app });
   registerImportRoutes(server, { auth, app });
   registerExportRoutes(server, { auth, app });
+  registerMatchRoutes(server, { auth, app });
   registerPrivacyRoutes(server, { auth, app });
   return server;
 }

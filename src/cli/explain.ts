@@ -31,7 +31,14 @@ export function registerExplain(program: Command): void {
           lines.push(`${from} and ${to} are in profile ${result.profileId}, joined by ${result.path.length} link(s):`);
           result.path.forEach((s, i) => {
             lines.push(`  ${i + 1}. ${s.from} — ${s.to}`);
-            lines.push(`     ${s.rule}: message ${s.messageId} from source "${s.source}" at ${s.timestamp}`);
+            if (s.match === undefined) {
+              lines.push(`     ${s.rule}: message ${s.messageId} from source "${s.source}" at ${s.timestamp}`);
+              return;
+            }
+            lines.push(`     ${s.rule} (pair ${s.match.pairId}, ${s.match.kind === 'manual' ? `accepted ${s.match.decidedAt ?? ''}` : `model ${s.match.modelVersion}`})`);
+            for (const a of s.match.attributes as Array<{ attribute: string; label: string | null; weight: number }>) {
+              lines.push(`       ${a.attribute.padEnd(12)} ${(a.label ?? 'missing').padEnd(44)} ${a.weight >= 0 ? '+' : ''}${a.weight.toFixed(2)}`);
+            }
           });
         } else {
           lines.push(`${from} and ${to} are not linked: ${result.reason}.`);

@@ -18,6 +18,8 @@ import { registerImport } from './import.ts';
 import { registerExport } from './export.ts';
 import { registerDedupe } from './dedupe.ts';
 import { registerLink } from './link.ts';
+import { registerMatch } from './match.ts';
+import { registerReview } from './review.ts';
 import { CliError } from './cli-error.ts';
 
 /**
@@ -47,6 +49,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerDemo(program);
   registerDedupe(program);
   registerLink(program);
+  registerMatch(program);
+  registerReview(program);
   registerImport(program);
   registerExport(program);
   try {

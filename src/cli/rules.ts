@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { parseRules } from '../identity/parse-rules.ts';
 import { reresolveWorkspace } from '../identity/reresolve-workspace.ts';
+import { rescoreWorkspace } from '../identity/match-workspace.ts';
 import { CliError } from './cli-error.ts';
 import { dbOption, requireWorkspace, withApp, workspaceOption } from './common.ts';
 
@@ -44,6 +45,7 @@ export function registerRules(program: Command): void {
             if (process.stderr.isTTY) process.stderr.write(`\rre-resolving: ${done} ${phase}`);
           },
         });
+        if (checked.rules.matching !== undefined) await rescoreWorkspace(app.store, { ...ws, rules: checked.rules }, { now: app.now() });
         if (process.stderr.isTTY) process.stderr.write('\n');
         process.stderr.write(
           `re-resolved under the new rules: ${result.messages} messages read, ${result.messagesRewritten} with changed identifiers, ${result.identifiersRemoved} identifiers removed\n`,

@@ -1,6 +1,7 @@
 import type { ProfileId, Store, Workspace } from '../store/ports.ts';
 import type { IdentifierKey } from './identifier.ts';
 import { reresolve } from './reresolve.ts';
+import { forgetMatches } from './match-forget.ts';
 import { changeSet } from '../store/change-set.ts';
 
 export type DeleteOutcome =
@@ -29,7 +30,8 @@ export async function deleteIdentifier(store: Store, ws: Workspace, profileId: P
         history: [{ kind: 'identifier_deleted', profileId, related: [], at: now, messageId: null, detail: { identifier: key } }],
       }),
     );
-    const seeds = members.map((s) => s.key).filter((k) => k !== key);
+    const partners = ws.rules.matching === undefined ? [] : await forgetMatches(tx, ws.id, [key]);
+    const seeds = [...members.map((s) => s.key).filter((k) => k !== key), ...partners];
     await reresolve(tx, ws, {
       seeds,
       components: profile === undefined ? [] : [profile.componentId],

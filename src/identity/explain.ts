@@ -1,4 +1,6 @@
 import type { EvidenceMessage, ReadPort, Workspace } from '../store/ports.ts';
+import type { MatchPair } from '../store/match-ports.ts';
+import type { JsonValue } from '../spec/segment-message.ts';
 import type { IdentifierKey } from './identifier.ts';
 import { replay, type LinkTrace } from './replay.ts';
 import { loadClosedEvidence } from './reresolve.ts';
@@ -11,6 +13,20 @@ export interface EvidenceStep {
   readonly source: string;
   readonly timestamp: string;
   readonly rule: string;
+  /** For a match link: how it was made, its score and the weight of each attribute. */
+  readonly match?: MatchEvidence;
+}
+
+/** A probabilistic or manual link as explain shows it. */
+export interface MatchEvidence {
+  readonly kind: 'probabilistic' | 'manual';
+  readonly pairId: string;
+  readonly probability: number;
+  /** Match weight: log2 of the odds, the prior plus every attribute's weight. */
+  readonly weight: number;
+  readonly modelVersion: string;
+  readonly attributes: JsonValue;
+  readonly decidedAt: string | null;
 }
 
 export interface KeptApart {
@@ -46,15 +62,19 @@ export async function explain(read: ReadPort, ws: Workspace, a: IdentifierKey, b
   if (a === b) {
     return { linked: true, profileId: states.get(a)!.profileId ?? '', path: [] };
   }
-  const closed = await loadClosedEvidence(read, ws.id, [a, b], []);
+  const closed = await loadClosedEvidence(read, ws.id, [a, b], [], { withMatches: ws.rules.matching !== undefined });
   const quarantined = new Set([...closed.identifiers.values()].filter((s) => s.quarantined).map((s) => s.key));
-  const result = replay({ ws: ws.id, rules: ws.rules, messages: closed.messages, quarantined, trace: true });
+  const result = replay({ ws: ws.id, rules: ws.rules, messages: closed.messages, quarantined, trace: true, edges: closed.edges, rejections: closed.rejections });
   const byId = new Map(closed.messages.map((m) => [m.messageId, m]));
   const profileA = result.identifiers.get(a)?.profileId ?? null;
   const profileB = result.identifiers.get(b)?.profileId ?? null;
 
   if (profileA !== null && profileA === profileB) {
-    return { linked: true, profileId: profileA, path: findPath(result.links, a, b).map((link) => step(link, byId.get(link.messageId)!)) };
+    return {
+      linked: true,
+      profileId: profileA,
+      path: findPath(result.links, a, b).map((link) => (link.edge === undefined ? step(link, byId.get(link.messageId)!) : matchStep(link, closed.pairs.get(link.edge)!))),
+    };
   }
   const componentOf = (k: IdentifierKey): string | undefined => {
     const pid = result.identifiers.get(k)?.profileId;
@@ -74,7 +94,10 @@ export async function explain(read: ReadPort, ws: Workspace, a: IdentifierKey, b
       timestamp: new Date(r.t).toISOString(),
       identifier: r.key,
       refusedJoining: r.into,
-      rule: `at most ${r.limit} ${r.type} per profile`,
+      rule:
+        r.rule === 'rejected'
+          ? `rejected in review: ${r.rejected![0]} and ${r.rejected![1]} are never linked`
+          : `at most ${r.limit} ${r.type} per profile${r.edge === undefined ? '' : ` (a ${linkKind(closed.pairs.get(r.edge))} link was refused)`}`,
     })),
   };
 }
@@ -88,6 +111,35 @@ function step(link: LinkTrace, msg: EvidenceMessage): EvidenceStep {
     source: msg.source,
     timestamp: new Date(msg.t).toISOString(),
     rule: `seen together in one ${msg.type} message`,
+  };
+}
+
+function linkKind(pair: MatchPair | undefined): 'probabilistic' | 'manual' {
+  return pair?.status === 'accepted' ? 'manual' : 'probabilistic';
+}
+
+function matchStep(link: LinkTrace, pair: MatchPair): EvidenceStep {
+  const kind = linkKind(pair);
+  return {
+    from: link.from,
+    to: link.to,
+    messageId: pair.id,
+    messageType: kind,
+    source: kind === 'manual' ? 'review' : `model ${pair.modelVersion}`,
+    timestamp: new Date(pair.t).toISOString(),
+    rule:
+      kind === 'manual'
+        ? `accepted in review (scored ${pair.probability.toFixed(4)})`
+        : `probabilistic match: probability ${pair.probability.toFixed(4)}, weight ${pair.weight.toFixed(2)}`,
+    match: {
+      kind,
+      pairId: pair.id,
+      probability: pair.probability,
+      weight: pair.weight,
+      modelVersion: pair.modelVersion,
+      attributes: pair.attributes,
+      decidedAt: pair.decidedAt === null ? null : new Date(pair.decidedAt).toISOString(),
+    },
   };
 }
 

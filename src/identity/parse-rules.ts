@@ -1,6 +1,7 @@
 import { IDENTIFIER_TYPE_PATTERN } from './identifier.ts';
 import { DEFAULT_RULES, type IdentifierTypeRule, type IdentityRules } from './rules.ts';
 import { getCountries, type CountryCode } from 'libphonenumber-js';
+import { matchingOf, parseMatchingSettings, type MatchingSettings } from './match-settings.ts';
 
 export type RulesCheck = { ok: true; rules: IdentityRules } | { ok: false; field: string; message: string };
 
@@ -12,6 +13,7 @@ const KNOWN_KEYS = new Set([
   'quarantine',
   'phoneRegion',
   'aliasPreviousIdType',
+  'matching',
 ]);
 const COUNTRIES = new Set<string>(getCountries());
 
@@ -101,9 +103,16 @@ export function parseRules(raw: unknown, base: IdentityRules = DEFAULT_RULES): R
   if (typeof aliasPreviousIdType !== 'string' || !IDENTIFIER_TYPE_PATTERN.test(aliasPreviousIdType)) {
     return { ok: false, field: 'aliasPreviousIdType', message: 'must name an identifier type' };
   }
+  let matching: MatchingSettings | undefined = base.matching;
+  if (raw.matching !== undefined) {
+    const checked = parseMatchingSettings(raw.matching, matchingOf(base));
+    if (!checked.ok) return { ok: false, field: checked.field === '' ? 'matching' : `matching.${checked.field}`, message: checked.message };
+    matching = checked.settings;
+  }
   return {
     ok: true,
     rules: {
+      ...(matching === undefined ? {} : { matching }),
       types,
       defaultPriority,
       blocklist,

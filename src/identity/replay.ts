@@ -14,6 +14,8 @@ export interface LinkTrace {
   readonly t: number;
   readonly from: IdentifierKey;
   readonly to: IdentifierKey;
+  /** Set when a match link (probabilistic or manual) made the join: the scored pair's id. */
+  readonly edge?: string;
 }
 
 /** A join the rules refused: `key` stayed out of the profile that `into` belongs to. */
@@ -22,9 +24,28 @@ export interface RefusalTrace {
   readonly t: number;
   readonly key: IdentifierKey;
   readonly into: IdentifierKey;
-  readonly rule: 'limit';
+  /** `limit`: a type limit; `rejected`: a person ruled in review that two of them never link. */
+  readonly rule: 'limit' | 'rejected';
   readonly type: string;
   readonly limit: number;
+  /** The match link that was refused, if it was one. */
+  readonly edge?: string;
+  /** For `rejected`: the rejected pair's two identifiers. */
+  readonly rejected?: readonly [IdentifierKey, IdentifierKey];
+}
+
+/**
+ * A match link as evidence: the scored pair `id` joins `a` and `b` (accepted in review, or scored at
+ * or above the auto-link threshold). It takes its place in canonical order right after the event
+ * (t, m): the later of the two records' first identify call, so it never moves ahead of the data
+ * that made it.
+ */
+export interface EdgeEvidence {
+  readonly id: string;
+  readonly a: IdentifierKey;
+  readonly b: IdentifierKey;
+  readonly t: number;
+  readonly m: string;
 }
 
 export interface ReplayInput {
@@ -35,6 +56,10 @@ export interface ReplayInput {
   /** Identifiers already quarantined; they keep the flag (their evidence here may be partial). */
   readonly quarantined: ReadonlySet<IdentifierKey>;
   readonly trace?: boolean;
+  /** Match links between identifiers of these messages (see EdgeEvidence). */
+  readonly edges?: readonly EdgeEvidence[];
+  /** Pairs rejected in review: no join may put both in one profile, whatever the evidence. */
+  readonly rejections?: ReadonlyArray<readonly [IdentifierKey, IdentifierKey]>;
 }
 
 export interface ReplayOutput {
@@ -52,6 +77,8 @@ interface Group {
   parent: Group | null;
   founder: IdentifierState;
   counts: Record<string, number>;
+  /** Members that are one end of a rejected pair (usually none). */
+  rejected?: IdentifierKey[];
 }
 
 function root(g: Group): Group {
@@ -119,17 +146,77 @@ export function replay(input: ReplayInput): ReplayOutput {
   const links: LinkTrace[] = [];
   const refusals: RefusalTrace[] = [];
 
+  const rejectedWith = new Map<IdentifierKey, IdentifierKey[]>();
+  for (const [a, b] of input.rejections ?? []) {
+    if (!rejectedWith.has(a)) rejectedWith.set(a, []);
+    if (!rejectedWith.has(b)) rejectedWith.set(b, []);
+    rejectedWith.get(a)!.push(b);
+    rejectedWith.get(b)!.push(a);
+  }
+  const ensureGroup = (key: IdentifierKey): void => {
+    if (groups.has(key)) return;
+    const type = splitIdentifierKey(key).type;
+    const group: Group = { parent: null, founder: identifiers.get(key)!, counts: { [type]: 1 } };
+    if (rejectedWith.has(key)) group.rejected = [key];
+    groups.set(key, group);
+    rawParent.set(key, key);
+  };
+  /** A rejected pair with one end in each group, if joining them would put it in one profile. */
+  const rejection = (a: Group, b: Group): readonly [IdentifierKey, IdentifierKey] | undefined => {
+    if (a.rejected === undefined || b.rejected === undefined) return undefined;
+    for (const x of b.rejected) {
+      for (const y of rejectedWith.get(x)!) {
+        const g = groups.get(y);
+        if (g !== undefined && root(g) === a) return [x, y];
+      }
+    }
+    return undefined;
+  };
+  const edges = [...(input.edges ?? [])].map((e) => ({ edge: e, key: { t: e.t, m: `${e.m}\u0001${e.id}` } })).sort((x, y) => compareEventKeys(x.key, y.key));
+  let nextEdge = 0;
+  /** Applies the match links that come before `until` in canonical order (all of them when undefined). */
+  const applyEdges = (until: { t: number; m: string } | undefined): void => {
+    for (; nextEdge < edges.length; nextEdge++) {
+      const { edge } = edges[nextEdge]!;
+      if (until !== undefined && compareEventKeys(edges[nextEdge]!.key, until) > 0) return;
+      if (!identifiers.has(edge.a) || !identifiers.has(edge.b) || excluded(edge.a) || excluded(edge.b)) continue;
+      ensureGroup(edge.a);
+      ensureGroup(edge.b);
+      const ra = rawRoot(edge.a);
+      const rb = rawRoot(edge.b);
+      if (ra !== rb) rawParent.set(rb, ra);
+      const base = root(groups.get(edge.a)!);
+      const g = root(groups.get(edge.b)!);
+      if (g === base) continue;
+      const violation = limitViolation(base, g, rules);
+      const rejected = violation === undefined ? rejection(base, g) : undefined;
+      if (violation !== undefined || rejected !== undefined) {
+        if (input.trace === true) {
+          refusals.push({
+            messageId: edge.id,
+            t: edge.t,
+            key: edge.b,
+            into: edge.a,
+            rule: violation === undefined ? 'rejected' : 'limit',
+            type: violation?.type ?? '',
+            limit: violation?.limit ?? 0,
+            edge: edge.id,
+            ...(rejected === undefined ? {} : { rejected }),
+          });
+        }
+        continue;
+      }
+      union(base, g);
+      if (input.trace === true) links.push({ messageId: edge.id, t: edge.t, from: edge.a, to: edge.b, edge: edge.id });
+    }
+  };
+
   for (const msg of messages) {
+    if (nextEdge < edges.length) applyEdges({ t: msg.t, m: msg.messageId });
     const live = msg.keys.filter((k) => !excluded(k));
     primaries.set(msg.messageId, live[0] ?? null);
     if (live.length === 0) continue;
-    for (const key of live) {
-      if (!groups.has(key)) {
-        const type = splitIdentifierKey(key).type;
-        groups.set(key, { parent: null, founder: identifiers.get(key)!, counts: { [type]: 1 } });
-        rawParent.set(key, key);
-      }
-    }
+    for (const key of live) ensureGroup(key);
     // Raw connectivity ignores the rules: a refused link still ties the component together.
     const first = rawRoot(live[0]!);
     for (const key of live.slice(1)) {
@@ -141,9 +228,19 @@ export function replay(input: ReplayInput): ReplayOutput {
       const g = root(groups.get(key)!);
       if (g === base) continue;
       const violation = limitViolation(base, g, rules);
-      if (violation !== undefined) {
+      const rejected = violation === undefined ? rejection(base, g) : undefined;
+      if (violation !== undefined || rejected !== undefined) {
         if (input.trace === true) {
-          refusals.push({ messageId: msg.messageId, t: msg.t, key, into: live[0]!, rule: 'limit', type: violation.type, limit: violation.limit });
+          refusals.push({
+            messageId: msg.messageId,
+            t: msg.t,
+            key,
+            into: live[0]!,
+            rule: violation === undefined ? 'rejected' : 'limit',
+            type: violation?.type ?? '',
+            limit: violation?.limit ?? 0,
+            ...(rejected === undefined ? {} : { rejected }),
+          });
         }
         continue;
       }
@@ -151,6 +248,7 @@ export function replay(input: ReplayInput): ReplayOutput {
       if (input.trace === true) links.push({ messageId: msg.messageId, t: msg.t, from: live[0]!, to: key });
     }
   }
+  applyEdges(undefined);
 
   // Profiles: one per union-find root, id from its founder.
   const profileOfRoot = new Map<Group, ProfileState>();
@@ -240,6 +338,7 @@ function union(a: Group, b: Group): Group {
   const [keep, gone] = compareFirstKeys(a.founder, b.founder) <= 0 ? [a, b] : [b, a];
   gone.parent = keep;
   for (const [type, n] of Object.entries(gone.counts)) keep.counts[type] = (keep.counts[type] ?? 0) + n;
+  if (gone.rejected !== undefined) keep.rejected = [...(keep.rejected ?? []), ...gone.rejected];
   return keep;
 }
 

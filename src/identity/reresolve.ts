@@ -9,7 +9,8 @@ import type {
   WriteTx,
 } from '../store/ports.ts';
 import type { IdentifierKey } from './identifier.ts';
-import { replay } from './replay.ts';
+import { replay, type EdgeEvidence } from './replay.ts';
+import type { MatchPair, MatchRead } from '../store/match-ports.ts';
 import { changeSet } from '../store/change-set.ts';
 import type { IdentityRules } from './rules.ts';
 
@@ -29,6 +30,11 @@ export interface ClosedEvidence {
   readonly messages: EvidenceMessage[];
   /** The stored state of every identifier the messages carry. */
   readonly identifiers: Map<IdentifierKey, IdentifierState>;
+  /** Match links and rejections among them (loaded only when `withMatches`). */
+  readonly edges: EdgeEvidence[];
+  readonly rejections: Array<readonly [IdentifierKey, IdentifierKey]>;
+  /** Every scored pair found, by id, for explanations. */
+  readonly pairs: Map<string, MatchPair>;
 }
 
 /**
@@ -38,10 +44,11 @@ export interface ClosedEvidence {
  * huge: that is why they are quarantined), except when they are seeds.
  */
 export async function loadClosedEvidence(
-  source: Pick<WriteTx, 'loadEvidence' | 'loadIdentifiers' | 'loadComponentMembers'>,
+  source: Pick<WriteTx, 'loadEvidence' | 'loadIdentifiers' | 'loadComponentMembers'> & { readonly match: Pick<MatchRead, 'pairsOf'> },
   ws: WorkspaceId,
   seeds: readonly IdentifierKey[],
   components: readonly string[],
+  options: { withMatches: boolean } = { withMatches: false },
 ): Promise<ClosedEvidence & { oldProfiles: ProfileState[] }> {
   const members = components.length > 0 ? await source.loadComponentMembers(ws, components) : { profiles: [], identifiers: [] };
   const identifiers = new Map<IdentifierKey, IdentifierState>();
@@ -50,10 +57,20 @@ export async function loadClosedEvidence(
   for (const s of await source.loadIdentifiers(ws, seeds)) identifiers.set(s.key, s);
   const followed = new Set<IdentifierKey>();
   const messages = new Map<string, EvidenceMessage>();
+  const pairs = new Map<string, MatchPair>();
   while (frontier.size > 0) {
     const round = [...frontier];
     frontier.clear();
     for (const k of round) followed.add(k);
+    // Match links are evidence too: they join raw components, so the closure follows them.
+    if (options.withMatches) {
+      for (const p of await source.match.pairsOf(ws, round)) {
+        if (pairs.has(p.id)) continue;
+        pairs.set(p.id, p);
+        if (p.status !== 'linked' && p.status !== 'accepted') continue;
+        for (const k of [p.a, p.b]) if (!followed.has(k)) frontier.add(k);
+      }
+    }
     const found = await source.loadEvidence(ws, round);
     const unknown = new Set<IdentifierKey>();
     for (const msg of found) {
@@ -70,7 +87,18 @@ export async function loadClosedEvidence(
       }
     }
   }
-  return { messages: [...messages.values()], identifiers, oldProfiles: members.profiles };
+  if (pairs.size > 0) {
+    const unknown = new Set<IdentifierKey>();
+    for (const p of pairs.values()) for (const k of [p.a, p.b]) if (!identifiers.has(k)) unknown.add(k);
+    if (unknown.size > 0) for (const s of await source.loadIdentifiers(ws, [...unknown])) identifiers.set(s.key, s);
+  }
+  const edges: EdgeEvidence[] = [];
+  const rejections: Array<readonly [IdentifierKey, IdentifierKey]> = [];
+  for (const p of pairs.values()) {
+    if (p.status === 'linked' || p.status === 'accepted') edges.push({ id: p.id, a: p.a, b: p.b, t: p.t, m: p.m });
+    else if (p.status === 'rejected') rejections.push([p.a, p.b]);
+  }
+  return { messages: [...messages.values()], identifiers, oldProfiles: members.profiles, edges, rejections, pairs };
 }
 
 /**
@@ -80,10 +108,10 @@ export async function loadClosedEvidence(
  * bounded by the size of those components, never by the workspace.
  */
 export async function reresolve(tx: WriteTx, ws: { id: WorkspaceId; rules: IdentityRules }, req: ReresolveRequest): Promise<{ merges: number; splits: number }> {
-  const closed = await loadClosedEvidence(tx, ws.id, req.seeds, req.components);
+  const closed = await loadClosedEvidence(tx, ws.id, req.seeds, req.components, { withMatches: ws.rules.matching !== undefined });
   const quarantined = new Set<IdentifierKey>();
   for (const s of closed.identifiers.values()) if (s.quarantined) quarantined.add(s.key);
-  const result = replay({ ws: ws.id, rules: ws.rules, messages: closed.messages, quarantined });
+  const result = replay({ ws: ws.id, rules: ws.rules, messages: closed.messages, quarantined, edges: closed.edges, rejections: closed.rejections });
 
   // Old state, for history and clean-up: every profile an affected identifier belonged to.
   const oldProfileIds = new Set<ProfileId>(closed.oldProfiles.map((p) => p.id));

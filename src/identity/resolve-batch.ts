@@ -9,6 +9,7 @@ import { addPeer, isOverPeerLimit } from './peers.ts';
 import { profileIdFor } from './profile-id.ts';
 import { limitViolation, newComponentId } from './replay.ts';
 import { reresolve } from './reresolve.ts';
+import { matchAfterBatch } from './match-after-batch.ts';
 import { typeRule, type IdentityRules } from './rules.ts';
 import { WorkingSet } from './working-set.ts';
 
@@ -82,7 +83,8 @@ export async function resolveBatch(
   const set = await loadWorkingSet(tx, ws.id, fresh);
   const resolver = new BatchResolver(ws.id, ws.rules, set, now, stats);
   for (const m of fresh) resolver.apply(m);
-  await tx.apply(ws.id, set.toChangeSet());
+  const changes = set.toChangeSet();
+  await tx.apply(ws.id, changes);
 
   if (resolver.dirtyComponents.size > 0 || resolver.seeds.size > 0) {
     stats.replays += 1;
@@ -94,6 +96,12 @@ export async function resolveBatch(
     });
     stats.merges += changed.merges;
     stats.splits += changed.splits;
+  }
+  // Probabilistic matching: one property check per batch for workspaces that never configured it.
+  if (ws.rules.matching !== undefined) {
+    const matched = await matchAfterBatch(tx, ws, { messages: fresh, changedProfiles: changes.profiles.map((p) => p.id), now });
+    stats.merges += matched.merges;
+    stats.splits += matched.splits;
   }
   return { outcomes, stats };
 }

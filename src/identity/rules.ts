@@ -4,6 +4,8 @@
  * Defaults keep ordinary people whole (any number of cookies and devices, up to five emails and
  * phones) while keeping two logged-in people apart (one `user_id` per profile).
  */
+import type { MatchingSettings } from './match-settings.ts';
+
 export interface IdentifierTypeRule {
   /** Lower number = higher priority. A message's identifiers are linked in priority order. */
   readonly priority: number;
@@ -30,6 +32,8 @@ export interface IdentityRules {
   readonly phoneRegion: string;
   /** Identifier type given to an alias message's `previousId`. */
   readonly aliasPreviousIdType: string;
+  /** Probabilistic matching (match-settings.ts); absent until first configured. */
+  readonly matching?: MatchingSettings;
 }
 
 export const DEFAULT_RULES: IdentityRules = Object.freeze({

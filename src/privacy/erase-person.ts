@@ -1,4 +1,5 @@
 import { splitIdentifierKey, type IdentifierKey } from '../identity/identifier.ts';
+import { forgetMatches } from '../identity/match-forget.ts';
 import { reresolve } from '../identity/reresolve.ts';
 import { lookupProfile } from '../profile/profile-lookup.ts';
 import { changeSet } from '../store/change-set.ts';
@@ -131,7 +132,9 @@ async function eraseProfile(store: Store, ws: Workspace, profileId: ProfileId, n
         deletedComponents: [profile.componentId],
       }),
     );
-    await reresolve(tx, ws, { seeds: [...shared, ...survivors], components: [profile.componentId], now, cause: null, reason: { cause: 'erasure' } });
+    // Personal records kept for matching go too; people their links joined are re-resolved.
+    const partners = await forgetMatches(tx, ws.id, [...own, ...orphans]);
+    await reresolve(tx, ws, { seeds: [...shared, ...survivors, ...partners], components: [profile.componentId], now, cause: null, reason: { cause: 'erasure' } });
 
     return {
       profileIds: counts.profileIds,

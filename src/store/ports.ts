@@ -7,6 +7,7 @@
 import type { IdentifierKey } from '../identity/identifier.ts';
 import type { IdentityRules } from '../identity/rules.ts';
 import type { JsonObject, JsonValue, MessageType } from '../spec/segment-message.ts';
+import type { MatchRead, MatchTx } from './match-ports.ts';
 
 declare const workspaceIdBrand: unique symbol;
 declare const profileIdBrand: unique symbol;
@@ -217,6 +218,8 @@ export interface StoredMessage {
 /** Reads and writes inside one transaction of the write path. */
 export interface WriteTx {
   readonly privacy: PrivacyTx;
+  /** Probabilistic matching: records, blocking index, scored pairs, models (match-ports.ts). */
+  readonly match: MatchTx;
   existingMessageIds(ws: WorkspaceId, messageIds: readonly string[]): Promise<Set<string>>;
   loadIdentifiers(ws: WorkspaceId, keys: readonly IdentifierKey[]): Promise<IdentifierState[]>;
   loadProfiles(ws: WorkspaceId, ids: readonly ProfileId[]): Promise<ProfileState[]>;
@@ -248,6 +251,7 @@ export interface EventPage {
 
 /** Read-only queries of the Profile API and CLI; they see the last committed state. */
 export interface ReadPort {
+  readonly match: MatchRead;
   findIdentifier(ws: WorkspaceId, key: IdentifierKey): Promise<IdentifierState | undefined>;
   loadIdentifiers(ws: WorkspaceId, keys: readonly IdentifierKey[]): Promise<IdentifierState[]>;
   loadProfile(ws: WorkspaceId, id: ProfileId): Promise<ProfileState | undefined>;

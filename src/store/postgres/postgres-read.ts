@@ -1,5 +1,6 @@
 import { toRejected, type RejectedRow } from '../rejected-row.ts';
 import type pg from 'pg';
+import { PostgresMatch } from './postgres-match.ts';
 import type { IdentifierKey } from '../../identity/identifier.ts';
 import type { JsonObject, MessageType } from '../../spec/segment-message.ts';
 import { decodeCursor, encodeCursor } from '../event-cursor.ts';
@@ -84,7 +85,10 @@ interface HistoryRow {
  * and never a half-applied unit of work. One statement per call.
  */
 export class PostgresRead implements ReadPort {
-  constructor(private readonly pool: pg.Pool) {}
+  readonly match: PostgresMatch;
+  constructor(private readonly pool: pg.Pool) {
+    this.match = new PostgresMatch((_ws, queries) => Promise.all(queries.map((q) => pool.query({ ...q.statement, values: [...q.values] }))));
+  }
 
   async findIdentifier(ws: WorkspaceId, key: IdentifierKey): Promise<IdentifierState | undefined> {
     const [row] = await this.rows<IdentifierRow>(IDENTIFIER, [ws, key]);

@@ -3,6 +3,7 @@ import type { IdentifierKey } from '../../identity/identifier.ts';
 import { splitIdentifierKey } from '../../identity/identifier.ts';
 import type { ChangeSet, ComponentState, EvidenceMessage, IdentifierState, ProfileId, ProfileState, WorkspaceId, WriteTx } from '../ports.ts';
 import { PostgresPrivacyTx } from './postgres-erase.ts';
+import { PostgresMatch } from './postgres-match.ts';
 import { IDENTIFIER_GUARD, LOCK_IDENTIFIER_GUARDS, PROFILE_GUARD, RowLocks, type Query } from './postgres-locks.ts';
 import {
   IDENTIFIER_COLUMNS,
@@ -302,6 +303,7 @@ export class PostgresWriteTx implements WriteTx {
   retryable: unknown = undefined;
   private readonly locks = new RowLocks();
   readonly privacy = new PostgresPrivacyTx((ws, mode, queries) => this.send(ws, mode, queries));
+  readonly match = new PostgresMatch((ws, queries) => this.send(ws, 'shared', queries));
 
   constructor(private readonly client: pg.PoolClient) {}
 

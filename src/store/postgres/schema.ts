@@ -174,6 +174,53 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX rejected_message ON rejected (ws, message_id);
   `,
+  // 3: probabilistic matching. Each identifier's personal record, the blocking-key index that
+  // finds candidates, scored pairs (links, review queue, human decisions) and trained models by
+  // version (kept as text: the version hashes the document as written). On Citus: distribute the
+  // four tables by ws, colocated with messages.
+  `
+  CREATE TABLE match_records (
+    ws TEXT COLLATE "C" NOT NULL,
+    key TEXT COLLATE "C" NOT NULL,
+    vals JSONB NOT NULL,
+    first_t BIGINT NOT NULL,
+    first_m TEXT COLLATE "C" NOT NULL,
+    PRIMARY KEY (ws, key)
+  );
+  CREATE TABLE match_blocks (
+    ws TEXT COLLATE "C" NOT NULL,
+    block TEXT COLLATE "C" NOT NULL,
+    key TEXT COLLATE "C" NOT NULL,
+    PRIMARY KEY (ws, block, key)
+  );
+  CREATE INDEX match_blocks_key ON match_blocks (ws, key);
+  CREATE TABLE match_pairs (
+    ws TEXT COLLATE "C" NOT NULL,
+    id TEXT COLLATE "C" NOT NULL,
+    a TEXT COLLATE "C" NOT NULL,
+    b TEXT COLLATE "C" NOT NULL,
+    status TEXT NOT NULL,
+    weight DOUBLE PRECISION NOT NULL,
+    probability DOUBLE PRECISION NOT NULL,
+    model_version TEXT NOT NULL,
+    attributes JSONB NOT NULL,
+    t BIGINT NOT NULL,
+    m TEXT COLLATE "C" NOT NULL,
+    created_at BIGINT NOT NULL,
+    decided_at BIGINT,
+    PRIMARY KEY (ws, id)
+  );
+  CREATE INDEX match_pairs_a ON match_pairs (ws, a);
+  CREATE INDEX match_pairs_b ON match_pairs (ws, b);
+  CREATE INDEX match_pairs_status ON match_pairs (ws, status, id);
+  CREATE TABLE match_models (
+    ws TEXT COLLATE "C" NOT NULL,
+    version TEXT COLLATE "C" NOT NULL,
+    created_at BIGINT NOT NULL,
+    model TEXT NOT NULL,
+    PRIMARY KEY (ws, version)
+  );
+  `,
 ];
 
 /**

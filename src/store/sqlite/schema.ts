@@ -137,4 +137,50 @@ export const MIGRATIONS: readonly string[] = [
   `
   DROP INDEX IF EXISTS messages_primary;
   `,
+  // 4: probabilistic matching. Each identifier's personal record, the blocking-key index that
+  // finds candidates (block → identifier, and identifier → its blocks for replacing them), scored
+  // pairs (links, review queue, human decisions) and the workspace's trained models by version.
+  `
+  CREATE TABLE match_records (
+    ws TEXT NOT NULL,
+    key TEXT NOT NULL,
+    vals TEXT NOT NULL,
+    first_t INTEGER NOT NULL,
+    first_m TEXT NOT NULL,
+    PRIMARY KEY (ws, key)
+  ) WITHOUT ROWID;
+  CREATE TABLE match_blocks (
+    ws TEXT NOT NULL,
+    block TEXT NOT NULL,
+    key TEXT NOT NULL,
+    PRIMARY KEY (ws, block, key)
+  ) WITHOUT ROWID;
+  CREATE INDEX match_blocks_key ON match_blocks(ws, key);
+  CREATE TABLE match_pairs (
+    ws TEXT NOT NULL,
+    id TEXT NOT NULL,
+    a TEXT NOT NULL,
+    b TEXT NOT NULL,
+    status TEXT NOT NULL,
+    weight REAL NOT NULL,
+    probability REAL NOT NULL,
+    model_version TEXT NOT NULL,
+    attributes TEXT NOT NULL,
+    t INTEGER NOT NULL,
+    m TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    decided_at INTEGER,
+    PRIMARY KEY (ws, id)
+  ) WITHOUT ROWID;
+  CREATE INDEX match_pairs_a ON match_pairs(ws, a);
+  CREATE INDEX match_pairs_b ON match_pairs(ws, b);
+  CREATE INDEX match_pairs_status ON match_pairs(ws, status, id);
+  CREATE TABLE match_models (
+    ws TEXT NOT NULL,
+    version TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    model TEXT NOT NULL,
+    PRIMARY KEY (ws, version)
+  ) WITHOUT ROWID;
+  `,
 ];

@@ -1,5 +1,6 @@
 import { toRejected, type RejectedRow } from '../rejected-row.ts';
 import type Database from 'better-sqlite3';
+import { SqliteMatch } from './sqlite-match.ts';
 import type { IdentifierKey } from '../../identity/identifier.ts';
 import type { JsonObject, MessageType } from '../../spec/segment-message.ts';
 import type { EventPage, EvidenceMessage, HistoryKind, HistoryRecord, IdentifierState, ProfileId, ProfileState, ReadPort, RejectedRecord, WorkspaceId } from '../ports.ts';
@@ -23,10 +24,12 @@ interface EventRow {
 /** Read-only queries on their own connection: they see the last committed transaction. */
 export class SqliteRead implements ReadPort {
   private readonly s;
+  readonly match: SqliteMatch;
   private readonly carrying;
   private readonly profileScan;
 
   constructor(db: Database.Database) {
+    this.match = new SqliteMatch(db);
     this.carrying = messagesCarrying(db);
     this.profileScan = sqliteProfileScan(db);
     this.s = {

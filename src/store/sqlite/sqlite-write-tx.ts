@@ -24,6 +24,7 @@ import {
 } from './sqlite-rows.ts';
 import { SqlitePrivacyTx } from './sqlite-erase.ts';
 import { RowCache } from './row-cache.ts';
+import { SqliteMatch } from './sqlite-match.ts';
 
 /**
  * The write side of the SQLite store. Lists are passed as one JSON array parameter and expanded
@@ -37,9 +38,11 @@ export class SqliteWriteTx implements WriteTx {
   /** The database's data_version when the last transaction began: it moves when another connection commits. */
   private dataVersion = -1;
   private readonly privacyTx: SqlitePrivacyTx;
+  readonly match: SqliteMatch;
 
   constructor(private readonly db: Database.Database) {
     this.privacyTx = new SqlitePrivacyTx(db);
+    this.match = new SqliteMatch(db);
     this.s = {
       existing: db.prepare<[string, string], { message_id: string }>(
         'SELECT message_id FROM messages WHERE ws = ? AND message_id IN (SELECT value FROM json_each(?))',
