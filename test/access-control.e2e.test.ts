@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request, startServer, type TestServer } from './harness.ts';
+import { pathMatches, routesOf } from './server-routes.ts';
 
 type Role = 'write' | 'read' | 'admin';
 type Caller = Role | 'none' | 'wrong' | 'other-write' | 'other-read' | 'other-admin';
@@ -52,7 +53,12 @@ describe('access control: every route for every key role', () => {
     other = created.created;
     const seed = await request(`${t.url}/v1/batch`, {
       auth: t.basic(t.keys.writeKey),
-      body: { batch: [{ type: 'identify', userId: 'ac-target', anonymousId: 'ac-anon', traits: { email: 'ac@example.com' } }] },
+      body: {
+        batch: [
+          { type: 'identify', userId: 'ac-target', anonymousId: 'ac-anon', traits: { email: 'ac@example.com' } },
+          { type: 'identify', userId: 'ac-erase', traits: { email: 'erase-me@example.com' } },
+        ],
+      },
     });
     expect(seed.status).toBe(200);
     const ws = (await t.app.workspaces.byName('default'))!;
@@ -79,7 +85,29 @@ describe('access control: every route for every key role', () => {
     { method: 'POST', path: '/v1/spaces/default/keys', role: 'admin', body: () => ({ role: 'read', source: 'ac' }) },
     { method: 'POST', path: `/v1/spaces/default/keys/${spareKeyId}/rotate`, role: 'admin' },
     { method: 'DELETE', path: `/v1/spaces/default/keys/${spareKeyId}`, role: 'admin' },
+    { method: 'GET', path: `${profiles}/user_id:ac-target/consent`, role: 'read' },
+    { method: 'GET', path: `${profiles}/user_id:ac-target/export`, role: 'admin' },
+    { method: 'DELETE', path: `${profiles}/user_id:ac-erase`, role: 'admin' },
+    { method: 'POST', path: '/v1/spaces/default/imports?source=ac', role: 'admin', body: () => ({ not: 'multipart' }) },
+    { method: 'GET', path: '/v1/spaces/default/profiles:export', role: 'admin' },
+    { method: 'GET', path: '/v1/spaces/default/settings/matching', role: 'admin' },
+    { method: 'PUT', path: '/v1/spaces/default/settings/matching', role: 'admin', body: () => ({ review: 0.6 }) },
+    { method: 'POST', path: '/v1/spaces/default/match/train', role: 'admin' },
+    { method: 'POST', path: '/v1/spaces/default/match/run', role: 'admin' },
+    { method: 'GET', path: '/v1/spaces/default/match/models/no-such-version', role: 'admin' },
+    { method: 'GET', path: '/v1/spaces/default/reviews', role: 'admin' },
+    { method: 'GET', path: '/v1/spaces/default/reviews/mp_00000000000000000000', role: 'admin' },
+    { method: 'POST', path: '/v1/spaces/default/reviews/mp_00000000000000000000:accept', role: 'admin' },
+    { method: 'POST', path: '/v1/spaces/default/reviews/mp_00000000000000000000/reject', role: 'admin' },
   ];
+
+  it('covers every route the server serves', () => {
+    const table = routes();
+    const missing = routesOf(t.server)
+      .filter((r) => r.method !== 'HEAD' && r.method !== 'OPTIONS')
+      .filter((r) => !table.some((e) => e.method === r.method && pathMatches(r.url, e.path)));
+    expect(missing, 'routes without an access-control case').toEqual([]);
+  });
 
   it('allows exactly the route’s role and refuses everyone else', async () => {
     let pairs = 0;

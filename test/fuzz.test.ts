@@ -3,8 +3,8 @@ import fc from 'fast-check';
 import { connect } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { randomUUID } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
 import { startServer, type TestServer } from './harness.ts';
+import { routesOf, type RouteEntry } from './server-routes.ts';
 
 /**
  * Hostile input against the real server, on every route it has: malformed and hostile JSON, wrong
@@ -224,25 +224,6 @@ async function send(url: string, init: { method: string; headers?: Record<string
 // ------------------------------------------------------------------------------------------------
 // Routes, as the server itself lists them, so a new route is fuzzed without editing this file.
 
-interface RouteEntry {
-  readonly method: string;
-  readonly url: string;
-}
-
-function routesOf(server: FastifyInstance): RouteEntry[] {
-  const routes: RouteEntry[] = [];
-  const stack: string[] = [];
-  for (const line of server.printRoutes({ commonPrefix: false }).split('\n')) {
-    const m = /^((?:│ {3}| {4})*)(?:├── |└── )(.*?)(?: \(([^)]*)\))?$/.exec(line);
-    if (m === null) continue;
-    const depth = m[1]!.length / 4;
-    const full = (depth === 0 ? '' : stack[depth - 1]!) + m[2]!;
-    stack.length = depth;
-    stack[depth] = full;
-    for (const method of (m[3] ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '')) routes.push({ method, url: full });
-  }
-  return routes;
-}
 
 // ------------------------------------------------------------------------------------------------
 // Raw sockets
