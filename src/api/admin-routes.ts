@@ -4,8 +4,7 @@ import { deleteIdentifier } from '../identity/delete-identifier.ts';
 import { identifierKey, parseIdentifierKey } from '../identity/identifier.ts';
 import { normaliseIdentifier } from '../identity/normalise-identifier.ts';
 import { parseRules } from '../identity/parse-rules.ts';
-import { reresolveWorkspace } from '../identity/reresolve-workspace.ts';
-import { rescoreWorkspace } from '../identity/match-workspace.ts';
+import { finishRulesChange } from '../identity/rules-change.ts';
 import { lookupProfile } from '../profile/profile-lookup.ts';
 import { keyFromHeaders, type Authenticator } from './auth.ts';
 import { HttpError } from './http-error.ts';
@@ -26,12 +25,10 @@ export function registerAdminRoutes(server: FastifyInstance, deps: { auth: Authe
     const { workspace } = await auth.require(keyFromHeaders(req), 'admin', req.params.ws);
     const checked = parseRules(req.body, workspace.rules);
     if (!checked.ok) throw new HttpError(400, 'invalid_rules', checked.message, checked.field);
-    await app.workspaces.setRules(workspace.id, checked.rules);
+    const generation = await app.workspaces.setRules(workspace.id, checked.rules);
     auth.invalidate();
-    const result = await reresolveWorkspace(app.store, { ...workspace, rules: checked.rules }, { now: app.now() });
-    // Records are keyed by each identify call's first identifier, which the new rules may change.
-    const rescored = checked.rules.matching === undefined ? null : await rescoreWorkspace(app.store, { ...workspace, rules: checked.rules }, { now: app.now() });
-    return { rules: checked.rules, reresolved: result, ...(rescored === null ? {} : { rescored }) };
+    const { reresolved, rescored } = await finishRulesChange(app.store, { ...workspace, rules: checked.rules }, generation, { now: app.now() });
+    return { rules: checked.rules, reresolved, ...(rescored === null ? {} : { rescored }) };
   });
 
   server.get<{ Params: { ws: string }; Querystring: { limit?: string; before?: string } }>('/v1/spaces/:ws/rejected', async (req) => {

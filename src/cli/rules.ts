@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { parseRules } from '../identity/parse-rules.ts';
-import { reresolveWorkspace } from '../identity/reresolve-workspace.ts';
-import { rescoreWorkspace } from '../identity/match-workspace.ts';
+import { finishRulesChange } from '../identity/rules-change.ts';
 import { CliError } from './cli-error.ts';
 import { dbOption, requireWorkspace, withApp, workspaceOption } from './common.ts';
 
@@ -37,15 +36,14 @@ export function registerRules(program: Command): void {
         const ws = await requireWorkspace(app, opts.workspace);
         const checked = parseRules(raw, ws.rules);
         if (!checked.ok) throw new CliError(`invalid rules${checked.field === '' ? '' : ` at ${checked.field}`}: ${checked.message}`);
-        await app.workspaces.setRules(ws.id, checked.rules);
+        const generation = await app.workspaces.setRules(ws.id, checked.rules);
         process.stdout.write(`${JSON.stringify(checked.rules, null, 2)}\n`);
-        const result = await reresolveWorkspace(app.store, { ...ws, rules: checked.rules }, {
+        const { reresolved: result } = await finishRulesChange(app.store, { ...ws, rules: checked.rules }, generation, {
           now: app.now(),
           onProgress: (phase, done) => {
             if (process.stderr.isTTY) process.stderr.write(`\rre-resolving: ${done} ${phase}`);
           },
         });
-        if (checked.rules.matching !== undefined) await rescoreWorkspace(app.store, { ...ws, rules: checked.rules }, { now: app.now() });
         if (process.stderr.isTTY) process.stderr.write('\n');
         process.stderr.write(
           `re-resolved under the new rules: ${result.messages} messages read, ${result.messagesRewritten} with changed identifiers, ${result.identifiersRemoved} identifiers removed\n`,

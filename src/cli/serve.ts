@@ -6,6 +6,7 @@ import { CliError } from './cli-error.ts';
 import { dbOption } from './common.ts';
 import { BUS_SERVE_HELP, busOption, busWaitOption, startServeIntake, streamOption, type BusCliOptions } from './bus-options.ts';
 import type { CreateWorkspaceResult } from '../workspace/workspace-service.ts';
+import { resumeRulesChanges } from '../identity/rules-change.ts';
 
 /**
  * `kith serve`: the HTTP server, on the embedded SQLite store or on PostgreSQL (`--db postgres://...`,
@@ -96,6 +97,11 @@ export function registerServe(program: Command): void {
       const address = server.server.address();
       const shown = typeof address === 'object' && address !== null ? `http://${host}:${address.port}` : String(address);
       process.stdout.write(`kith: serving on ${shown} (store: ${describeLocation(db)}${bus === undefined ? '' : `; ${bus.describe}`})\n`);
+      // A rules change that a crash interrupted is finished in the background: ingest keeps flowing
+      // (new messages are resolved under the saved rules) while the history is re-resolved.
+      void resumeRulesChanges(app.store, { now: app.now, log: (line) => process.stdout.write(`${line}\n`) }).catch((err: unknown) => {
+        if (stopping === undefined) process.stderr.write(`kith: could not finish an interrupted rules change: ${err instanceof Error ? err.message : String(err)}\n`);
+      });
       await new Promise<void>((resolve) => {
         process.once('SIGTERM', () => void stop('SIGTERM').then(resolve));
         process.once('SIGINT', () => void stop('SIGINT').then(resolve));

@@ -31,16 +31,19 @@ export async function configureMatching(store: Store, ws: Workspace, raw: unknow
   const checked = parseMatchingSettings(body, before);
   if (!checked.ok) return { ok: false, code: 'invalid_matching', field: checked.field, message: checked.message };
   const settings = checked.settings;
+  let generation = 0;
   const exists = await store.write(async (tx) => {
     if (document !== undefined) await tx.match.saveModel(ws.id, { version: document.version, createdAt: options.now, model: document });
     if (settings.model !== null && (await tx.match.loadModel(ws.id, settings.model)) === undefined) return false;
-    await store.admin.setRules(ws.id, { ...ws.rules, matching: settings });
+    generation = await store.admin.setRules(ws.id, { ...ws.rules, matching: settings });
     return true;
   });
   if (!exists) return { ok: false, code: 'unknown_model', field: 'model', message: `no model ${settings.model} is stored in this workspace (train one with kith match train, or send a model document)` };
   const workspace: Workspace = { ...ws, rules: { ...ws.rules, matching: settings } };
   const changed = ws.rules.matching === undefined ? settings.model !== null : JSON.stringify(before) !== JSON.stringify(settings);
   const rescored = changed ? await rescoreWorkspace(store, workspace, options) : null;
+  // Saving marked the rules pending (see rules-change.ts): a crash before here re-scores at the next start.
+  await store.write(() => store.admin.settleRules(ws.id, generation));
   return { ok: true, settings, workspace, rescored };
 }
 

@@ -275,7 +275,15 @@ export interface AdminPort {
   workspaceByName(name: string): Promise<Workspace | undefined>;
   workspaceById(id: WorkspaceId): Promise<Workspace | undefined>;
   listWorkspaces(): Promise<Workspace[]>;
-  setRules(ws: WorkspaceId, rules: IdentityRules): Promise<void>;
+  /**
+   * Saves the rules and, in the same statement, marks the workspace as not yet re-resolved under
+   * them; returns that mark (a generation number) for `settleRules`.
+   */
+  setRules(ws: WorkspaceId, rules: IdentityRules): Promise<number>;
+  /** Clears the mark once the workspace is re-resolved, unless a newer rules change set it again. */
+  settleRules(ws: WorkspaceId, generation: number): Promise<void>;
+  /** Workspaces whose last rules change was not followed through (a crash in between). */
+  pendingRules(): Promise<Array<{ ws: WorkspaceId; generation: number }>>;
   addKey(key: ApiKeyRecord & { hash: string }): Promise<void>;
   keyByHash(hash: string): Promise<ApiKeyRecord | undefined>;
   listKeys(ws: WorkspaceId): Promise<ApiKeyRecord[]>;

@@ -110,7 +110,8 @@ export class WorkspaceService {
     return this.store.admin.listWorkspaces();
   }
 
-  async setRules(ws: WorkspaceId, rules: IdentityRules): Promise<void> {
-    await this.store.write(() => this.store.admin.setRules(ws, rules));
+  /** Saves the rules, marked pending until `finishRulesChange` has re-resolved the workspace. */
+  async setRules(ws: WorkspaceId, rules: IdentityRules): Promise<number> {
+    return this.store.write(() => this.store.admin.setRules(ws, rules));
   }
 }

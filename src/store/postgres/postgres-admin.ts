@@ -27,7 +27,12 @@ const S = {
   byName: { name: 'kith_admin_workspace_by_name', text: `SELECT ${WORKSPACE_COLUMNS} FROM workspaces WHERE name = $1` },
   byId: { name: 'kith_admin_workspace_by_id', text: `SELECT ${WORKSPACE_COLUMNS} FROM workspaces WHERE id = $1` },
   all: { name: 'kith_admin_workspaces', text: `SELECT ${WORKSPACE_COLUMNS} FROM workspaces ORDER BY created_at, name` },
-  setRules: { name: 'kith_admin_set_rules', text: 'UPDATE workspaces SET rules = $2::jsonb WHERE id = $1' },
+  setRules: {
+    name: 'kith_admin_set_rules',
+    text: 'UPDATE workspaces SET rules = $2::jsonb, rules_pending = rules_pending + 1 WHERE id = $1 RETURNING rules_pending',
+  },
+  settleRules: { name: 'kith_admin_settle_rules', text: 'UPDATE workspaces SET rules_pending = 0 WHERE id = $1 AND rules_pending = $2' },
+  pendingRules: { name: 'kith_admin_pending_rules', text: 'SELECT id, rules_pending FROM workspaces WHERE rules_pending > 0' },
   insertKey: {
     name: 'kith_admin_insert_key',
     text: 'INSERT INTO api_keys (id, ws, role, hash, prefix, source, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
@@ -71,8 +76,15 @@ export class PostgresAdmin implements AdminPort {
   async listWorkspaces(): Promise<Workspace[]> {
     return (await this.run<WorkspaceRow>(S.all, [])).map(toWorkspace);
   }
-  async setRules(ws: WorkspaceId, rules: IdentityRules): Promise<void> {
-    await this.run(S.setRules, [ws, jsonb(rules)]);
+  async setRules(ws: WorkspaceId, rules: IdentityRules): Promise<number> {
+    const [r] = await this.run<{ rules_pending: string }>(S.setRules, [ws, jsonb(rules)]);
+    return r === undefined ? 0 : Number(r.rules_pending);
+  }
+  async settleRules(ws: WorkspaceId, generation: number): Promise<void> {
+    await this.run(S.settleRules, [ws, generation]);
+  }
+  async pendingRules(): Promise<Array<{ ws: WorkspaceId; generation: number }>> {
+    return (await this.run<{ id: string; rules_pending: string }>(S.pendingRules, [])).map((r) => ({ ws: r.id as WorkspaceId, generation: Number(r.rules_pending) }));
   }
   async addKey(key: ApiKeyRecord & { hash: string }): Promise<void> {
     await this.run(S.insertKey, [key.id, key.workspaceId, key.role, key.hash, key.prefix, key.source, key.createdAt, key.revokedAt]);

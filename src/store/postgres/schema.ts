@@ -221,6 +221,11 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (ws, version)
   );
   `,
+  // 4: a rules change is recorded as pending in the same statement that saves the rules, and
+  // settled when the workspace has been re-resolved under them, so a crash in between is resumed.
+  `
+  ALTER TABLE workspaces ADD COLUMN rules_pending BIGINT NOT NULL DEFAULT 0;
+  `,
 ];
 
 /**

@@ -183,4 +183,9 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (ws, version)
   ) WITHOUT ROWID;
   `,
+  // 5: a rules change is recorded as pending in the same statement that saves the rules, and
+  // settled when the workspace has been re-resolved under them, so a crash in between is resumed.
+  `
+  ALTER TABLE workspaces ADD COLUMN rules_pending INTEGER NOT NULL DEFAULT 0;
+  `,
 ];

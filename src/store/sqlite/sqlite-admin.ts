@@ -44,7 +44,11 @@ export class SqliteAdmin implements AdminPort {
       byName: db.prepare<[string], WorkspaceRow>('SELECT id, name, created_at, rules FROM workspaces WHERE name = ?'),
       byId: db.prepare<[string], WorkspaceRow>('SELECT id, name, created_at, rules FROM workspaces WHERE id = ?'),
       all: db.prepare<[], WorkspaceRow>('SELECT id, name, created_at, rules FROM workspaces ORDER BY created_at, name'),
-      setRules: db.prepare('UPDATE workspaces SET rules = ? WHERE id = ?'),
+      setRules: db.prepare<[string, string], { rules_pending: number }>(
+        'UPDATE workspaces SET rules = ?, rules_pending = rules_pending + 1 WHERE id = ? RETURNING rules_pending',
+      ),
+      settleRules: db.prepare('UPDATE workspaces SET rules_pending = 0 WHERE id = ? AND rules_pending = ?'),
+      pendingRules: db.prepare<[], { id: string; rules_pending: number }>('SELECT id, rules_pending FROM workspaces WHERE rules_pending > 0'),
       insertKey: db.prepare('INSERT INTO api_keys (id, ws, role, hash, prefix, source, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
       keyByHash: db.prepare<[string], KeyRow>('SELECT id, ws, role, prefix, source, created_at, revoked_at FROM api_keys WHERE hash = ?'),
       keys: db.prepare<[string], KeyRow>('SELECT id, ws, role, prefix, source, created_at, revoked_at FROM api_keys WHERE ws = ? ORDER BY created_at'),
@@ -66,8 +70,14 @@ export class SqliteAdmin implements AdminPort {
   async listWorkspaces(): Promise<Workspace[]> {
     return this.s.all.all().map(toWorkspace);
   }
-  async setRules(ws: WorkspaceId, rules: IdentityRules): Promise<void> {
-    this.s.setRules.run(JSON.stringify(rules), ws);
+  async setRules(ws: WorkspaceId, rules: IdentityRules): Promise<number> {
+    return this.s.setRules.get(JSON.stringify(rules), ws)?.rules_pending ?? 0;
+  }
+  async settleRules(ws: WorkspaceId, generation: number): Promise<void> {
+    this.s.settleRules.run(ws, generation);
+  }
+  async pendingRules(): Promise<Array<{ ws: WorkspaceId; generation: number }>> {
+    return this.s.pendingRules.all().map((r) => ({ ws: r.id as WorkspaceId, generation: r.rules_pending }));
   }
   async addKey(key: ApiKeyRecord & { hash: string }): Promise<void> {
     this.s.insertKey.run(key.id, key.workspaceId, key.role, key.hash, key.prefix, key.source, key.createdAt, key.revokedAt);
