@@ -6,7 +6,11 @@ export interface ComponentRow {
   max_m: string;
 }
 
-const MAX_ROWS = 400_000;
+/**
+ * Rows kept at most, per table (about 50 MB in all when full): enough for the active customers of a
+ * large shop, small enough for a laptop. The oldest tenth is dropped when a table is full.
+ */
+const LIMITS = { identifiers: 100_000, profiles: 50_000, components: 50_000 };
 
 /**
  * The write connection's copy of the graph rows it has read or written (identifiers, profiles,
@@ -25,6 +29,12 @@ export class RowCache {
   /** `ws\0component` → profile cache keys naming it. */
   private readonly byComponent = new Map<string, Set<string>>();
   private suspended = false;
+
+  constructor(private readonly limits: { identifiers: number; profiles: number; components: number } = LIMITS) {}
+
+  get sizes(): { identifiers: number; profiles: number; components: number } {
+    return { identifiers: this.identifiers.size, profiles: this.profiles.size, components: this.components.size };
+  }
 
   /** Stops using the cache until `clear()`: for statements whose effect on rows it cannot follow. */
   suspend(): void {
@@ -55,19 +65,25 @@ export class RowCache {
 
   putIdentifier(ws: string, row: IdentifierRow): void {
     if (this.suspended) return;
-    if (this.identifiers.size >= MAX_ROWS) this.drop();
+    if (this.identifiers.size >= this.limits.identifiers) this.evict(this.identifiers, this.limits.identifiers, (k) => this.forgetIdentifier(k));
     const k = `${ws}\0${row.key}`;
     const old = this.identifiers.get(k);
-    if (old !== undefined) unindex(this.byProfile, `${ws}\0${old.profile}`, k);
+    if (old !== undefined) {
+      unindex(this.byProfile, `${ws}\0${old.profile}`, k);
+      this.identifiers.delete(k); // re-inserted at the end: recently written rows are evicted last
+    }
     this.identifiers.set(k, row);
     if (row.profile !== null) index(this.byProfile, `${ws}\0${row.profile}`, k);
   }
 
   deleteIdentifier(ws: string, key: string): void {
-    const k = `${ws}\0${key}`;
+    this.forgetIdentifier(`${ws}\0${key}`);
+  }
+
+  private forgetIdentifier(k: string): void {
     const old = this.identifiers.get(k);
     if (old === undefined) return;
-    unindex(this.byProfile, `${ws}\0${old.profile}`, k);
+    unindex(this.byProfile, `${k.slice(0, k.indexOf('\0'))}\0${old.profile}`, k);
     this.identifiers.delete(k);
   }
 
@@ -85,19 +101,25 @@ export class RowCache {
 
   putProfile(ws: string, row: ProfileRow): void {
     if (this.suspended) return;
-    if (this.profiles.size >= MAX_ROWS) this.drop();
+    if (this.profiles.size >= this.limits.profiles) this.evict(this.profiles, this.limits.profiles, (k) => this.forgetProfile(k));
     const k = `${ws}\0${row.id}`;
     const old = this.profiles.get(k);
-    if (old !== undefined) unindex(this.byComponent, `${ws}\0${old.component}`, k);
+    if (old !== undefined) {
+      unindex(this.byComponent, `${ws}\0${old.component}`, k);
+      this.profiles.delete(k);
+    }
     this.profiles.set(k, row);
     index(this.byComponent, `${ws}\0${row.component}`, k);
   }
 
   deleteProfile(ws: string, id: string): void {
-    const k = `${ws}\0${id}`;
+    this.forgetProfile(`${ws}\0${id}`);
+  }
+
+  private forgetProfile(k: string): void {
     const old = this.profiles.get(k);
     if (old === undefined) return;
-    unindex(this.byComponent, `${ws}\0${old.component}`, k);
+    unindex(this.byComponent, `${k.slice(0, k.indexOf('\0'))}\0${old.component}`, k);
     this.profiles.delete(k);
   }
 
@@ -115,12 +137,23 @@ export class RowCache {
 
   putComponent(ws: string, row: ComponentRow): void {
     if (this.suspended) return;
-    if (this.components.size >= MAX_ROWS) this.drop();
+    if (this.components.size >= this.limits.components) this.evict(this.components, this.limits.components, (k) => this.components.delete(k));
+    this.components.delete(`${ws}\0${row.id}`);
     this.components.set(`${ws}\0${row.id}`, row);
   }
 
   deleteComponent(ws: string, id: string): void {
     this.components.delete(`${ws}\0${id}`);
+  }
+
+  /** Forgets the oldest-cached tenth of a full table (Map iteration follows insertion order). */
+  private evict(map: Map<string, unknown>, max: number, forget: (k: string) => void): void {
+    const victims: string[] = [];
+    for (const k of map.keys()) {
+      if (victims.length >= Math.max(1, max / 10)) break;
+      victims.push(k);
+    }
+    for (const k of victims) forget(k);
   }
 
   private drop(): void {
