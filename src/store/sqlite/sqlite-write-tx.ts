@@ -23,7 +23,6 @@ import {
   type ProfileRow,
 } from './sqlite-rows.ts';
 import { SqlitePrivacyTx } from './sqlite-erase.ts';
-import { RowCache } from './row-cache.ts';
 import { SqliteMatch } from './sqlite-match.ts';
 
 /**
@@ -34,9 +33,6 @@ export class SqliteWriteTx implements WriteTx {
   private readonly s;
   /** Row ids of identifiers seen in this transaction (`ws\0key`), so evidence rows need no lookup. */
   private readonly rowIds = new Map<string, number>();
-  private readonly cache = new RowCache();
-  /** The database's data_version when the last transaction began: it moves when another connection commits. */
-  private dataVersion = -1;
   private readonly privacyTx: SqlitePrivacyTx;
   readonly match: SqliteMatch;
 
@@ -143,23 +139,11 @@ export class SqliteWriteTx implements WriteTx {
     };
   }
 
-  /**
-   * Called by the store as each transaction begins: row ids are only known to be valid within one,
-   * and cached rows only while no other connection has written.
-   */
+  /** Called by the store as each transaction begins: row ids are only known to be valid within one. */
   begin(): void {
     this.rowIds.clear();
-    const version = this.db.pragma('data_version', { simple: true }) as number;
-    if (version !== this.dataVersion || !this.cache.active) this.cache.clear();
-    this.dataVersion = version;
   }
 
-  /** Called by the store when a transaction rolls back: cached rows may hold what was undone. */
-  abort(): void {
-    this.cache.suspend();
-  }
-
-  /** Erasure's own statements touch no cached table (identifiers and profiles go through apply). */
   get privacy(): SqlitePrivacyTx {
     return this.privacyTx;
   }
@@ -175,41 +159,23 @@ export class SqliteWriteTx implements WriteTx {
 
   async loadIdentifiers(ws: WorkspaceId, keys: readonly IdentifierKey[]): Promise<IdentifierState[]> {
     if (keys.length === 0) return [];
-    const rows = this.cached(keys, (k) => this.cache.identifier(ws, k), (missing) => this.s.identifiers.all(ws, JSON.stringify(missing)));
-    for (const r of rows) this.cache.putIdentifier(ws, r);
+    const rows = this.s.identifiers.all(ws, JSON.stringify(keys));
     this.remember(ws, rows);
     return rows.map(toIdentifier);
   }
 
   async loadProfiles(ws: WorkspaceId, ids: readonly ProfileId[]): Promise<ProfileState[]> {
     if (ids.length === 0) return [];
-    const rows = this.cached(ids, (id) => this.cache.profile(ws, id), (missing) => this.s.profiles.all(ws, JSON.stringify(missing)));
-    for (const r of rows) this.cache.putProfile(ws, r);
-    return rows.map(toProfile);
+    return this.s.profiles.all(ws, JSON.stringify(ids)).map(toProfile);
   }
 
   async loadComponents(ws: WorkspaceId, ids: readonly string[]): Promise<ComponentState[]> {
     if (ids.length === 0) return [];
-    const rows = this.cached(ids, (id) => this.cache.component(ws, id), (missing) => this.s.components.all(ws, JSON.stringify(missing)));
-    for (const r of rows) this.cache.putComponent(ws, r);
-    return rows.map((r) => ({ id: r.id, maxT: r.max_t, maxM: r.max_m }));
+    return this.s.components.all(ws, JSON.stringify(ids)).map((r) => ({ id: r.id, maxT: r.max_t, maxM: r.max_m }));
   }
 
   async loadComponentMembers(ws: WorkspaceId, componentIds: readonly string[]): Promise<{ profiles: ProfileState[]; identifiers: IdentifierState[] }> {
     return loadComponentMembers(this.s, ws, componentIds);
-  }
-
-  /** Rows for `ids` from the cache, and with one query from the database for the rest. */
-  private cached<R>(ids: readonly string[], hit: (id: string) => R | undefined, query: (missing: string[]) => R[]): R[] {
-    const rows: R[] = [];
-    const missing: string[] = [];
-    for (const id of new Set(ids)) {
-      const row = hit(id);
-      if (row === undefined) missing.push(id);
-      else rows.push(row);
-    }
-    if (missing.length > 0) rows.push(...query(missing));
-    return rows;
   }
 
   async loadEvidence(ws: WorkspaceId, keys: readonly IdentifierKey[]): Promise<EvidenceMessage[]> {
@@ -234,11 +200,9 @@ export class SqliteWriteTx implements WriteTx {
     for (const key of c.retractions) this.retract(ws, key);
     for (const r of c.profileRepoints) {
       s.repointProfile.run(r.to, ws, r.from);
-      this.cache.repointProfile(ws, r.from, r.to);
     }
     for (const r of c.componentRepoints) {
       s.repointComponent.run({ to: r.to, ws, from: r.from });
-      this.cache.repointComponent(ws, r.from, r.to);
     }
     for (const st of c.identifiers) {
       const values = {
@@ -253,7 +217,6 @@ export class SqliteWriteTx implements WriteTx {
       };
       const row = s.upsertIdentifier.get({ ws, type: splitIdentifierKey(st.key).type, ...values }) as { id: number };
       ids.set(`${ws}\0${st.key}`, row.id);
-      this.cache.putIdentifier(ws, { id: row.id, ...values });
     }
     for (const m of c.messages) {
       const info = s.insertMessage.run(
@@ -275,11 +238,9 @@ export class SqliteWriteTx implements WriteTx {
     for (const key of c.deletedIdentifiers) {
       s.deleteIdentifier.run(ws, key);
       ids.delete(`${ws}\0${key}`);
-      this.cache.deleteIdentifier(ws, key);
     }
     for (const id of c.deletedProfiles) {
       s.deleteProfile.run(ws, id);
-      this.cache.deleteProfile(ws, id);
     }
     for (const p of c.profiles) {
       const row: ProfileRow = {
@@ -296,16 +257,13 @@ export class SqliteWriteTx implements WriteTx {
         consent: JSON.stringify(p.consent ?? {}),
       };
       s.upsertProfile.run({ ws, ...row });
-      this.cache.putProfile(ws, row);
       s.deleteRedirect.run(ws, p.id);
     }
     for (const id of c.deletedComponents) {
       s.deleteComponent.run(ws, id);
-      this.cache.deleteComponent(ws, id);
     }
     for (const comp of c.components) {
       s.upsertComponent.run(ws, comp.id, comp.maxT, comp.maxM);
-      this.cache.putComponent(ws, { id: comp.id, max_t: comp.maxT, max_m: comp.maxM });
     }
     for (const h of c.history) {
       const seq = Number(
@@ -325,7 +283,6 @@ export class SqliteWriteTx implements WriteTx {
   }
 
   async rewriteMessageKeys(ws: WorkspaceId, rows: ReadonlyArray<{ seq: number; keys: readonly IdentifierKey[] }>): Promise<void> {
-    this.cache.suspend();
     for (const row of rows) {
       this.s.setKeys.run(JSON.stringify(row.keys), row.seq);
       this.s.deleteMessageEvidence.run(row.seq);
@@ -338,7 +295,6 @@ export class SqliteWriteTx implements WriteTx {
   }
 
   async deleteOrphanIdentifiers(ws: WorkspaceId): Promise<number> {
-    this.cache.suspend();
     const deleted = this.s.deleteOrphans.run(ws).changes;
     this.rowIds.clear();
     if (deleted > 0) {
@@ -353,7 +309,6 @@ export class SqliteWriteTx implements WriteTx {
   }
 
   async clearQuarantine(ws: WorkspaceId): Promise<void> {
-    this.cache.suspend();
     this.s.clearQuarantine.run(ws);
   }
 
