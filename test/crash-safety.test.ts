@@ -233,18 +233,28 @@ interface Snapshot {
 }
 
 /**
- * The observable identity state of a workspace in a SQLite file: each identifier's profile and first
- * evidence, each profile's founder, traits (with the event that set each), counts and time span, and
- * each message's event time, identifiers and the identifier its event is attributed to.
+ * The observable identity state of a workspace in a SQLite file: each identifier's profile, each
+ * profile's founder with its first evidence (identifiers do not store theirs), traits (with the
+ * event that set each), counts and time span, and each message's event time, identifiers and the
+ * identifier its event is attributed to.
  */
 function snapshot(db: Database.Database, ws: string): Snapshot {
   const identifiers = new Map<string, unknown>();
-  for (const r of db.prepare('SELECT key, profile, quarantined, first_t, first_m, first_pos FROM identifiers WHERE ws = ?').all(ws) as any[]) {
-    identifiers.set(r.key, { profile: r.profile, quarantined: r.quarantined === 1, firstT: r.first_t, firstM: r.first_m, firstPos: r.first_pos });
+  for (const r of db.prepare('SELECT key, profile, quarantined FROM identifiers WHERE ws = ?').all(ws) as any[]) {
+    identifiers.set(r.key, { profile: r.profile, quarantined: r.quarantined === 1 });
   }
   const profiles = new Map<string, unknown>();
-  for (const r of db.prepare('SELECT id, founder, traits, counts, first_t, last_t FROM profiles WHERE ws = ?').all(ws) as any[]) {
-    profiles.set(r.id, { founder: r.founder, traits: JSON.parse(r.traits), counts: JSON.parse(r.counts), firstT: r.first_t, lastT: r.last_t });
+  for (const r of db.prepare('SELECT id, founder, founder_t, founder_m, founder_pos, traits, counts, first_t, last_t FROM profiles WHERE ws = ?').all(ws) as any[]) {
+    profiles.set(r.id, {
+      founder: r.founder,
+      founderT: r.founder_t,
+      founderM: r.founder_m,
+      founderPos: r.founder_pos,
+      traits: JSON.parse(r.traits),
+      counts: JSON.parse(r.counts),
+      firstT: r.first_t,
+      lastT: r.last_t,
+    });
   }
   const messages = new Map<string, unknown>();
   const rows = db
@@ -381,10 +391,21 @@ describe('crash safety', () => {
         const replayed = replay({ ws: ws.id, rules: ws.rules, messages: evidence, quarantined: new Set() });
         const wantIdentifiers = new Map<string, unknown>();
         for (const [key, s] of replayed.identifiers) {
-          wantIdentifiers.set(key, { profile: s.profileId, quarantined: s.quarantined, firstT: s.firstT, firstM: s.firstM, firstPos: s.firstPos });
+          wantIdentifiers.set(key, { profile: s.profileId, quarantined: s.quarantined });
         }
         const wantProfiles = new Map<string, unknown>();
-        for (const p of replayed.profiles) wantProfiles.set(p.id, { founder: p.founder, traits: p.traits, counts: p.counts, firstT: p.firstT, lastT: p.lastT });
+        for (const p of replayed.profiles) {
+          wantProfiles.set(p.id, {
+            founder: p.founder,
+            founderT: p.founderT,
+            founderM: p.founderM,
+            founderPos: p.founderPos,
+            traits: p.traits,
+            counts: p.counts,
+            firstT: p.firstT,
+            lastT: p.lastT,
+          });
+        }
         const storedPrimaries = new Map([...stored.messages].filter(([id]) => replayed.primaries.has(id)).map(([id, m]) => [id, (m as { primary: string | null }).primary]));
         const diffs = [
           ...differences('identifier', stored.identifiers, wantIdentifiers),

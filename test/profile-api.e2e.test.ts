@@ -116,6 +116,21 @@ describe('Segment Profile API', () => {
       expect(await profileIdOf('email:shape-1@example.com')).toBe(meta.body.metadata.profile_id);
       expect(await profileIdOf('anonymous_id:shape-anon-1')).toBe(meta.body.metadata.profile_id);
     });
+
+    it('lists external ids oldest first, each with when and where it was first seen, whatever the arrival order', async () => {
+      const start = Date.now() - 5 * HOUR;
+      await send('/v1/track', { userId: 'seen-1', anonymousId: 'seen-anon-1', event: 'Logged In', timestamp: iso(start + 2 * HOUR), messageId: 'seen-1-login' });
+      // Arrives later but happened earlier: now the anonymous id's and the email's first evidence.
+      await send('/v1/identify', { anonymousId: 'seen-anon-1', traits: { email: 'seen-1@example.com' }, timestamp: iso(start), messageId: 'seen-1-identify' });
+      await send('/v1/page', { anonymousId: 'seen-anon-1', name: 'Home', timestamp: iso(start + HOUR), messageId: 'seen-1-page' });
+      const ext = await profile('user_id:seen-1', 'external_ids');
+      expect(ext.status).toBe(200);
+      expect(ext.body.data.map((d: { type: string; id: string; created_at: string; source_id: string }) => [`${d.type}:${d.id}`, d.created_at, d.source_id])).toEqual([
+        ['anonymous_id:seen-anon-1', iso(start), 'default'],
+        ['email:seen-1@example.com', iso(start), 'default'],
+        ['user_id:seen-1', iso(start + 2 * HOUR), 'default'],
+      ]);
+    });
   });
 
   describe('paging', () => {

@@ -21,8 +21,8 @@ const OTHER = 'ws_other' as WorkspaceId;
 const key = (s: string): IdentifierKey => s as IdentifierKey;
 const pid = (s: string): ProfileId => s as ProfileId;
 
-function identifier(k: string, profile: string | null, firstT = 1): IdentifierState {
-  return { key: key(k), profileId: profile === null ? null : pid(profile), quarantined: false, firstT, firstM: `m-${k}`, firstPos: 0, firstSource: 'web', peers: {} };
+function identifier(k: string, profile: string | null): IdentifierState {
+  return { key: key(k), profileId: profile === null ? null : pid(profile), quarantined: false, peers: {} };
 }
 
 function profile(id: string, component: string, founder: string, extra: Partial<ProfileState> = {}): ProfileState {
@@ -72,7 +72,7 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
 
     it('applies a change set and loads it back in batches', async () => {
       await write(WS, {
-        identifiers: [identifier('user_id:u1', 'p1'), identifier('anonymous_id:a1', 'p1', 0), identifier('email:x@y.io', 'p2')],
+        identifiers: [identifier('user_id:u1', 'p1'), identifier('anonymous_id:a1', 'p1'), identifier('email:x@y.io', 'p2')],
         messages: [message('m1', 10, ['user_id:u1', 'anonymous_id:a1']), message('m2', 20, ['email:x@y.io'])],
         profiles: [profile('p1', 'c1', 'anonymous_id:a1', { traits: { plan: { v: 'pro', t: 10, m: 'm1' } } }), profile('p2', 'c2', 'email:x@y.io')],
         components: [{ id: 'c1', maxT: 10, maxM: 'm1' }, { id: 'c2', maxT: 20, maxM: 'm2' }],
@@ -87,7 +87,7 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       }));
       expect([...loaded.existing].sort()).toEqual(['m1', 'm2']);
       expect(loaded.identifiers.map((s) => s.key).sort()).toEqual(['anonymous_id:a1', 'user_id:u1']);
-      expect(loaded.identifiers.find((s) => s.key === 'anonymous_id:a1')).toEqual(identifier('anonymous_id:a1', 'p1', 0));
+      expect(loaded.identifiers.find((s) => s.key === 'anonymous_id:a1')).toEqual(identifier('anonymous_id:a1', 'p1'));
       expect(loaded.profiles.map((p) => p.id).sort()).toEqual(['p1', 'p2']);
       expect(loaded.profiles.find((p) => p.id === 'p1')?.traits).toEqual({ plan: { v: 'pro', t: 10, m: 'm1' } });
       expect(loaded.components).toHaveLength(2);
@@ -111,6 +111,34 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       await write(OTHER, { identifiers: [identifier('user_id:u1', 'q1')], messages: [message('m1', 1, ['user_id:u1'])], profiles: [profile('q1', 'c1', 'user_id:u1')] });
       expect((await store.read.stats(OTHER)).messages).toBe(1);
       expect((await store.read.findIdentifier(WS, key('user_id:u1')))?.profileId).toBe('p1');
+    });
+
+    it('reads first evidence from the evidence: the earliest message by event time, then message id', async () => {
+      // Written out of canonical order, in two change sets, as a shuffled arrival would.
+      await write(WS, {
+        identifiers: [identifier('user_id:u1', 'p1'), identifier('anonymous_id:a1', 'p1'), identifier('email:x@y.io', 'p1')],
+        messages: [
+          message('m5', 50, ['user_id:u1', 'anonymous_id:a1']),
+          message('m9', 30, ['anonymous_id:a1'], { source: 'app' }),
+        ],
+        profiles: [profile('p1', 'c1', 'user_id:u1')],
+      });
+      await write(WS, {
+        messages: [
+          message('m7', 30, ['anonymous_id:a1', 'email:x@y.io'], { source: 'crm' }),
+          message('m1', 90, ['user_id:u1']),
+          message('m2', 60, ['email:x@y.io'], { source: 'pos' }),
+        ],
+      });
+      await write(OTHER, { identifiers: [identifier('user_id:u1', 'q1')], messages: [message('m0', 1, ['user_id:u1'], { source: 'other' })], profiles: [profile('q1', 'c1', 'user_id:u1')] });
+      const first = await store.read.firstEvidence(WS, [key('user_id:u1'), key('anonymous_id:a1'), key('email:x@y.io'), key('user_id:none')]);
+      expect(Object.fromEntries([...first].sort(([a], [b]) => (a < b ? -1 : 1)))).toEqual({
+        'anonymous_id:a1': { t: 30, messageId: 'm7', source: 'crm' },
+        'email:x@y.io': { t: 30, messageId: 'm7', source: 'crm' },
+        'user_id:u1': { t: 50, messageId: 'm5', source: 'web' },
+      });
+      expect(await store.read.firstEvidence(WS, [])).toEqual(new Map());
+      expect([...(await store.read.firstEvidence(OTHER, [key('user_id:u1')])).values()]).toEqual([{ t: 1, messageId: 'm0', source: 'other' }]);
     });
 
     it('repoints merged profiles and components, redirects old ids, and keeps history', async () => {

@@ -3,6 +3,7 @@ import type { App } from '../app.ts';
 import { explain } from '../identity/explain.ts';
 import { identifierKey, parseIdentifierKey } from '../identity/identifier.ts';
 import { normaliseIdentifier } from '../identity/normalise-identifier.ts';
+import { firstSeen } from '../profile/first-seen.ts';
 import { lookupProfile } from '../profile/profile-lookup.ts';
 import { traitValues } from '../profile/traits.ts';
 import type { ProfileState, Workspace } from '../store/ports.ts';
@@ -88,13 +89,20 @@ export function registerProfileRoutes(server: FastifyInstance, deps: { auth: Aut
   server.get<{ Params: ProfileParams; Querystring: PageQuery }>(`${BASE}/external_ids`, async (req) => {
     const { ws, profile } = await resolve(req);
     const limit = parseLimit(req.query.limit, LIMITS.external_ids);
-    const ids = (await read.identifiersOf(ws.id, profile.id)).sort((a, b) => a.firstT - b.firstT || (a.key < b.key ? -1 : 1));
+    const ids = await firstSeen(read, ws.id, (await read.identifiersOf(ws.id, profile.id)).map((s) => s.key));
     const offset = req.query.next === undefined || req.query.next === '' ? 0 : Number(req.query.next);
     if (!Number.isInteger(offset) || offset < 0) throw new HttpError(400, 'invalid_cursor', 'next must come from a previous page', 'next');
     const page = ids.slice(offset, offset + limit);
     const data = page.map((s) => {
       const at = s.key.indexOf(':');
-      return { id: s.key.slice(at + 1), type: s.key.slice(0, at), source_id: s.firstSource, collection: 'users', created_at: iso(s.firstT), encoding: 'none' };
+      return {
+        id: s.key.slice(at + 1),
+        type: s.key.slice(0, at),
+        source_id: s.first?.source ?? null,
+        collection: 'users',
+        created_at: s.first === undefined ? null : iso(s.first.t),
+        encoding: 'none',
+      };
     });
     return { data, cursor: cursor(req, limit, offset + limit < ids.length ? String(offset + limit) : null) };
   });

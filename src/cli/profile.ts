@@ -28,7 +28,7 @@ export function registerProfile(program: Command): void {
 function render(v: ProfileView): string {
   const lines = [`Profile ${v.profileId}`, `  first seen ${v.createdAt}, last seen ${v.updatedAt}`, '', `Identifiers (${v.identifiers.length}):`];
   const width = Math.min(60, Math.max(...v.identifiers.map((i) => i.type.length + i.value.length + 1), 10));
-  for (const i of v.identifiers) lines.push(`  ${`${i.type}:${i.value}`.padEnd(width)}  first seen ${i.firstSeen} via ${i.source}`);
+  for (const i of v.identifiers) lines.push(`  ${`${i.type}:${i.value}`.padEnd(width)}  first seen ${i.firstSeen ?? 'unknown'} via ${i.source ?? 'unknown'}`);
   lines.push('', 'Traits:');
   const traits = Object.entries(v.traits);
   if (traits.length === 0) lines.push('  (none)');

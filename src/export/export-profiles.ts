@@ -1,4 +1,5 @@
 import { splitIdentifierKey } from '../identity/identifier.ts';
+import { orderByFirstSeen } from '../profile/first-seen.ts';
 import { traitValues } from '../profile/traits.ts';
 import type { JsonObject } from '../spec/segment-message.ts';
 import type { ProfileId, ReadPort, Workspace } from '../store/ports.ts';
@@ -28,9 +29,11 @@ export async function* exportedProfiles(read: ReadPort, ws: Workspace): AsyncGen
   for (;;) {
     const page = await read.scanProfiles(ws.id, { afterId: after, limit: PAGE });
     if (page.length === 0) return;
+    // First evidence is read from the evidence, for the whole page in one query.
+    const first = await read.firstEvidence(ws.id, page.flatMap((p) => p.identifiers.map((s) => s.key)));
     for (const { profile, identifiers } of page) {
       const byType: Record<string, string[]> = {};
-      const ordered = [...identifiers].sort((a, b) => a.firstT - b.firstT || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+      const ordered = orderByFirstSeen(identifiers.map((s) => s.key), first);
       for (const s of ordered) {
         const { type, value } = splitIdentifierKey(s.key);
         (byType[type] ??= []).push(value);

@@ -73,9 +73,17 @@ export interface ReplayOutput {
   readonly refusals: RefusalTrace[];
 }
 
+/** An identifier's first evidence as replay computes it: the earliest message carrying it, and where. */
+interface FirstSeen {
+  readonly key: IdentifierKey;
+  readonly firstT: number;
+  readonly firstM: string;
+  readonly firstPos: number;
+}
+
 interface Group {
   parent: Group | null;
-  founder: IdentifierState;
+  founder: FirstSeen;
   counts: Record<string, number>;
   /** Members that are one end of a rejected pair (usually none). */
   rejected?: IdentifierKey[];
@@ -105,23 +113,19 @@ export function replay(input: ReplayInput): ReplayOutput {
   const messages = [...input.messages].sort(compareEventKeysOf);
 
   const identifiers = new Map<IdentifierKey, IdentifierState>();
+  // First evidence is computed here, from the messages in canonical order, and never stored on the
+  // identifier: only the founder's is kept (on its profile).
+  const firstSeen = new Map<IdentifierKey, FirstSeen>();
   for (const msg of messages) {
     msg.keys.forEach((key, pos) => {
       if (quarantined.has(key)) return;
-      const found = identifiers.get(key);
-      if (found === undefined) {
-        identifiers.set(key, {
-          key,
-          profileId: null,
-          quarantined: false,
-          firstT: msg.t,
-          firstM: msg.messageId,
-          firstPos: pos,
-          firstSource: msg.source,
-          peers: {},
-        });
+      let state = identifiers.get(key);
+      if (state === undefined) {
+        state = { key, profileId: null, quarantined: false, peers: {} };
+        identifiers.set(key, state);
+        firstSeen.set(key, { key, firstT: msg.t, firstM: msg.messageId, firstPos: pos });
       }
-      for (const other of msg.keys) if (other !== key) addPeer(identifiers.get(key)!, other, rules);
+      for (const other of msg.keys) if (other !== key) addPeer(state, other, rules);
     });
   }
 
@@ -156,7 +160,7 @@ export function replay(input: ReplayInput): ReplayOutput {
   const ensureGroup = (key: IdentifierKey): void => {
     if (groups.has(key)) return;
     const type = splitIdentifierKey(key).type;
-    const group: Group = { parent: null, founder: identifiers.get(key)!, counts: { [type]: 1 } };
+    const group: Group = { parent: null, founder: firstSeen.get(key)!, counts: { [type]: 1 } };
     if (rejectedWith.has(key)) group.rejected = [key];
     groups.set(key, group);
     rawParent.set(key, key);

@@ -216,15 +216,12 @@ function sameProfile(a: ProfileState, b: ProfileState | undefined): boolean {
   );
 }
 
+/** What an identifier row stores (first evidence is not stored: it is read from the evidence). */
 function sameIdentifier(a: IdentifierState, b: IdentifierState | undefined): boolean {
   return (
     b !== undefined &&
     a.profileId === b.profileId &&
     a.quarantined === b.quarantined &&
-    a.firstT === b.firstT &&
-    a.firstM === b.firstM &&
-    a.firstPos === b.firstPos &&
-    a.firstSource === b.firstSource &&
     sortedJson(a.peers) === sortedJson(b.peers)
   );
 }

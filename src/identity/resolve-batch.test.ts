@@ -62,10 +62,15 @@ async function ingest(store: Store, rules: IdentityRules, messages: PreparedMess
   }
 }
 
-/** The observable result: every identifier's profile id, and every profile's traits. */
+/**
+ * The observable result: every identifier's profile id and where it was first seen (read from the
+ * evidence), and every profile's founder with the founder's first evidence, traits and consent.
+ */
 async function snapshot(store: Store, keys: Iterable<IdentifierKey>): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {};
-  for (const key of [...new Set(keys)].sort()) {
+  const sorted = [...new Set(keys)].sort();
+  const first = await store.read.firstEvidence(WS, sorted);
+  for (const key of sorted) {
     const s = await store.read.findIdentifier(WS, key);
     if (s === undefined) continue;
     if (s.profileId === null) {
@@ -73,7 +78,14 @@ async function snapshot(store: Store, keys: Iterable<IdentifierKey>): Promise<Re
       continue;
     }
     const p = await store.read.loadProfile(WS, s.profileId);
-    out[key] = { profile: s.profileId, traits: p === undefined ? 'missing profile' : traitValues(p.traits), consent: traitValues(p?.consent ?? {}) };
+    const seen = first.get(key);
+    out[key] = {
+      profile: s.profileId,
+      founder: p === undefined ? 'missing profile' : [p.founder, p.founderT, p.founderM, p.founderPos],
+      firstSeen: seen === undefined ? 'no evidence' : [seen.t, seen.messageId],
+      traits: p === undefined ? 'missing profile' : traitValues(p.traits),
+      consent: traitValues(p?.consent ?? {}),
+    };
   }
   return out;
 }
@@ -90,12 +102,25 @@ function expected(messages: PreparedMessage[], rules: IdentityRules): Record<str
     consent: m.consent ?? null,
   }));
   const result = replay({ ws: WS, rules, messages: evidence, quarantined: new Set() });
-  const traits = new Map(result.profiles.map((p) => [p.id, traitValues(p.traits)]));
-  const consent = new Map(result.profiles.map((p) => [p.id, traitValues(p.consent ?? {})]));
+  const profiles = new Map(result.profiles.map((p) => [p.id, p]));
+  // First seen: the earliest message carrying the identifier, in canonical order.
+  const firstSeen = new Map<IdentifierKey, [number, string]>();
+  for (const m of [...messages].sort((a, b) => a.t - b.t || (a.messageId < b.messageId ? -1 : 1))) {
+    for (const k of m.keys) if (!firstSeen.has(k)) firstSeen.set(k, [m.t, m.messageId]);
+  }
   const out: Record<string, unknown> = {};
   for (const key of [...result.identifiers.keys()].sort()) {
     const s = result.identifiers.get(key)!;
-    out[key] = s.quarantined ? 'quarantined' : { profile: s.profileId, traits: traits.get(s.profileId!), consent: consent.get(s.profileId!) };
+    const p = profiles.get(s.profileId!)!;
+    out[key] = s.quarantined
+      ? 'quarantined'
+      : {
+          profile: s.profileId,
+          founder: [p.founder, p.founderT, p.founderM, p.founderPos],
+          firstSeen: firstSeen.get(key),
+          traits: traitValues(p.traits),
+          consent: traitValues(p.consent ?? {}),
+        };
   }
   return out;
 }

@@ -156,23 +156,19 @@ class BatchResolver {
     });
     const stored = set.messages[set.messages.length - 1]!;
 
-    // Identifier bookkeeping that does not depend on linking: first evidence and peers. Rows are
-    // rewritten only when something persisted changes, which keeps the write set small.
+    // Identifier bookkeeping that does not depend on linking: new identifiers and peers. Rows are
+    // rewritten only when something persisted changes, which keeps the write set small. An
+    // identifier's first evidence is not kept on its row (it would be rewritten by every late
+    // message older than it): the profile's founder carries what linking needs (see rekey).
     const created: IdentifierState[] = [];
     const newlyQuarantined: IdentifierState[] = [];
-    m.keys.forEach((key, pos) => {
+    for (const key of m.keys) {
       let state = set.identifiers.get(key);
       let changed = false;
       if (state === undefined) {
-        state = { key, profileId: null, quarantined: false, firstT: m.t, firstM: m.messageId, firstPos: pos, firstSource: m.source, peers: {} };
+        state = { key, profileId: null, quarantined: false, peers: {} };
         set.identifiers.set(key, state);
         created.push(state);
-        changed = true;
-      } else if (!state.quarantined && compareFirstKeys({ firstT: m.t, firstM: m.messageId, firstPos: pos }, state) < 0) {
-        state.firstT = m.t;
-        state.firstM = m.messageId;
-        state.firstPos = pos;
-        state.firstSource = m.source;
         changed = true;
       }
       if (!state.quarantined) {
@@ -180,7 +176,7 @@ class BatchResolver {
         if (isOverPeerLimit(state, this.rules)) newlyQuarantined.push(state);
       }
       if (changed) set.touchIdentifier(state);
-    });
+    }
 
     const live = m.keys.filter((k) => !set.identifiers.get(k)!.quarantined && !newlyQuarantined.some((q) => q.key === k));
     (stored as { primary: IdentifierKey | null }).primary = live[0] ?? null;
@@ -194,7 +190,9 @@ class BatchResolver {
       if (profile !== undefined) {
         touchedProfiles.add(profile);
         touchedComponents.add(set.resolveComponentId(profile.componentId));
-      } else if (state.profileId !== null) {
+      } else if (state.profileId !== null || !created.includes(state)) {
+        // Its profile is not loaded, or it is a stored identifier awaiting re-resolution (its
+        // evidence, not this message, decides where it goes and how old it is).
         pending = true;
       }
     }
@@ -303,7 +301,7 @@ class BatchResolver {
       set.touchComponent({ id: target, maxT: max.t, maxM: max.m });
     }
     for (const g of isFresh(base) ? [base, ...leftovers] : leftovers) {
-      const profile = this.newProfile(g.fresh[0]!, target);
+      const profile = this.newProfile(g.fresh[0]!, m, target);
       for (const s of g.fresh.slice(1)) this.addToProfile(profile, s);
     }
 
@@ -312,7 +310,7 @@ class BatchResolver {
     if (m.traits !== null && m.type === 'identify' && applyTraits(primary.traits, m.traits, m.t, m.messageId)) this.set.touchProfile(primary);
     if (m.consent != null && applyConsent((primary.consent ??= {}), m.consent, m.t, m.messageId)) this.set.touchProfile(primary);
     // Earlier evidence can make one of this message's identifiers the profile's oldest.
-    if (late) this.rekeyIfFounderChanged(primary, m, m.messageId);
+    if (late) this.rekeyIfFounderChanged(primary, m);
   }
 
   /** True when one profile holding all these profiles and new identifiers keeps every limit. */
@@ -330,19 +328,23 @@ class BatchResolver {
     return true;
   }
 
-  private newProfile(founder: IdentifierState, componentId: string): ProfileState {
+  /**
+   * A profile for a group of identifiers this message created (fresh groups hold nothing else), so
+   * the founder's first evidence is this message, at the founder's position in it.
+   */
+  private newProfile(founder: IdentifierState, m: PreparedMessage, componentId: string): ProfileState {
     const type = splitIdentifierKey(founder.key).type;
     const profile: ProfileState = {
       id: profileIdFor(this.ws, founder.key),
       componentId,
       founder: founder.key,
-      founderT: founder.firstT,
-      founderM: founder.firstM,
-      founderPos: founder.firstPos,
+      founderT: m.t,
+      founderM: m.messageId,
+      founderPos: m.keys.indexOf(founder.key),
       traits: {},
       counts: { [type]: 1 },
-      firstT: founder.firstT,
-      lastT: founder.firstT,
+      firstT: m.t,
+      lastT: m.t,
     };
     founder.profileId = profile.id;
     this.set.touchIdentifier(founder);
@@ -385,19 +387,22 @@ class BatchResolver {
   }
 
   /**
-   * A late message can give an identifier earlier first evidence than the profile's founder; the
-   * profile id is a function of the founder, so the profile takes the new id and the old one
-   * redirects to it.
+   * A late message can be the earliest evidence of one of its identifiers and older than the
+   * profile's founder; the profile id is a function of the founder, so the profile takes the new id
+   * and the old one redirects to it. The founder's first evidence is at or before every member's,
+   * so "this message, at this position, comes before the founder" is exactly "this identifier's
+   * first evidence is now the profile's earliest": nothing but the message is needed to decide.
    */
-  private rekeyIfFounderChanged(profile: ProfileState, m: PreparedMessage, messageId: string): void {
-    // Only this message's identifiers can have gained earlier first evidence.
-    let founder: IdentifierState | undefined;
-    for (const key of m.keys) {
+  private rekeyIfFounderChanged(profile: ProfileState, m: PreparedMessage): void {
+    const founderKey = { firstT: profile.founderT, firstM: profile.founderM, firstPos: profile.founderPos };
+    // Positions grow along m.keys, so the first identifier that qualifies is the earliest.
+    let founder: { key: IdentifierKey; firstT: number; firstM: string; firstPos: number } | undefined;
+    for (let pos = 0; pos < m.keys.length && founder === undefined; pos++) {
+      const key = m.keys[pos]!;
       const s = this.set.identifiers.get(key)!;
       if (s.profileId === null || this.set.resolveProfileId(s.profileId) !== profile.id) continue;
-      if (compareFirstKeys(s, { firstT: profile.founderT, firstM: profile.founderM, firstPos: profile.founderPos }) < 0) {
-        if (founder === undefined || compareFirstKeys(s, founder) < 0) founder = s;
-      }
+      const first = { key, firstT: m.t, firstM: m.messageId, firstPos: pos };
+      if (compareFirstKeys(first, founderKey) < 0) founder = first;
     }
     if (founder === undefined) return;
     if (founder.key === profile.founder) {
@@ -417,7 +422,7 @@ class BatchResolver {
     };
     this.set.touchProfile(renamed);
     this.set.moveProfile(profile, renamed);
-    this.set.history.push({ kind: 'rekey', profileId: renamed.id, related: [profile.id], at: this.now, messageId, detail: {} });
+    this.set.history.push({ kind: 'rekey', profileId: renamed.id, related: [profile.id], at: this.now, messageId: m.messageId, detail: {} });
   }
 }
 

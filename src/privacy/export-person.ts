@@ -1,5 +1,6 @@
 import { splitIdentifierKey, type IdentifierKey } from '../identity/identifier.ts';
 import { consentEntries } from '../profile/consent.ts';
+import { firstSeen } from '../profile/first-seen.ts';
 import { lookupProfile } from '../profile/profile-lookup.ts';
 import type { JsonObject, JsonValue } from '../spec/segment-message.ts';
 import type { ProfileId, ReadPort, Workspace } from '../store/ports.ts';
@@ -38,7 +39,7 @@ export async function exportPerson(read: ReadPort, ws: Workspace, text: string, 
     }
   }
   const p = found.profile;
-  const identifiers = (await read.identifiersOf(ws.id, p.id)).sort((a, b) => a.firstT - b.firstT || (a.key < b.key ? -1 : 1));
+  const identifiers = await firstSeen(read, ws.id, (await read.identifiersOf(ws.id, p.id)).map((s) => s.key));
   const own = new Set<IdentifierKey>(identifiers.map((s) => s.key));
   const messages = await read.messagesCarrying(ws.id, [...own]);
   const history = await read.historyOf(ws.id, [p.id]);
@@ -67,7 +68,7 @@ export async function exportPerson(read: ReadPort, ws: Workspace, text: string, 
       updated_at: iso(p.lastT),
       identifiers: identifiers.map((s) => {
         const { type, value } = splitIdentifierKey(s.key);
-        return { type, value, first_seen_at: iso(s.firstT), first_message_id: s.firstM, source_id: s.firstSource };
+        return { type, value, first_seen_at: s.first === undefined ? null : iso(s.first.t), first_message_id: s.first?.messageId ?? null, source_id: s.first?.source ?? null };
       }),
       traits,
       consent,

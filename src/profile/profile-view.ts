@@ -3,12 +3,14 @@ import type { JsonObject } from '../spec/segment-message.ts';
 import { lookupProfile } from './profile-lookup.ts';
 import { traitValues } from './traits.ts';
 import { consentEntries } from './consent.ts';
+import { firstSeen } from './first-seen.ts';
 
 export interface ProfileView {
   readonly profileId: string;
   readonly createdAt: string;
   readonly updatedAt: string;
-  readonly identifiers: ReadonlyArray<{ type: string; value: string; firstSeen: string; source: string }>;
+  /** Oldest first; `firstSeen`/`source` are null only if no stored message carries it any more. */
+  readonly identifiers: ReadonlyArray<{ type: string; value: string; firstSeen: string | null; source: string | null }>;
   readonly traits: JsonObject;
   /** Purpose → granted, with the event time that set it. */
   readonly consent: ReadonlyArray<{ purpose: string; granted: boolean; updatedAt: string; messageId: string }>;
@@ -23,7 +25,7 @@ export async function profileView(read: ReadPort, ws: Workspace, text: string, e
   const found = await lookupProfile(read, ws, text);
   if (found.kind !== 'found') return { ok: false, message: found.message };
   const p = found.profile;
-  const identifiers = (await read.identifiersOf(ws.id, p.id)).sort((a, b) => a.firstT - b.firstT || (a.key < b.key ? -1 : 1));
+  const identifiers = await firstSeen(read, ws.id, (await read.identifiersOf(ws.id, p.id)).map((s) => s.key));
   const events = await read.eventsOf(ws.id, p.id, { limit: eventLimit, cursor: null });
   const history: HistoryRecord[] = await read.historyOf(ws.id, [p.id]);
   const iso = (t: number): string => new Date(t).toISOString();
@@ -35,7 +37,7 @@ export async function profileView(read: ReadPort, ws: Workspace, text: string, e
       updatedAt: iso(p.lastT),
       identifiers: identifiers.map((s) => {
         const at = s.key.indexOf(':');
-        return { type: s.key.slice(0, at), value: s.key.slice(at + 1), firstSeen: iso(s.firstT), source: s.firstSource };
+        return { type: s.key.slice(0, at), value: s.key.slice(at + 1), firstSeen: s.first === undefined ? null : iso(s.first.t), source: s.first?.source ?? null };
       }),
       traits: traitValues(p.traits),
       consent: consentEntries(p.consent).map((c) => ({ purpose: c.purpose, granted: c.granted, updatedAt: iso(c.t), messageId: c.messageId })),

@@ -53,11 +53,6 @@ export interface IdentifierState {
   /** null while quarantined (a quarantined identifier links nobody) or while awaiting re-resolution. */
   profileId: ProfileId | null;
   quarantined: boolean;
-  /** Earliest evidence: event time, message id, position of the identifier in that message. */
-  firstT: number;
-  firstM: string;
-  firstPos: number;
-  firstSource: string;
   /** Distinct co-occurring identifiers of the quarantine peer types, capped at maxPeers + 1 each. */
   peers: Record<string, IdentifierKey[]>;
 }
@@ -65,9 +60,14 @@ export interface IdentifierState {
 export interface ProfileState {
   readonly id: ProfileId;
   componentId: string;
-  /** The identifier whose first evidence is the earliest in the profile; the id derives from it. */
+  /**
+   * The identifier whose first evidence (earliest message carrying it by event time, then message
+   * id, then its position in that message) is the earliest in the profile; the id derives from it.
+   * Identifiers do not store their first evidence: the founder's is kept here, and it is at or
+   * before every member's, which is all the resolver needs to decide merges and re-keys.
+   */
   founder: IdentifierKey;
-  /** The founder's first evidence (see IdentifierState), so merges can compare ages without loading it. */
+  /** The founder's first evidence, so merges can compare ages without loading anything. */
   founderT: number;
   founderM: string;
   founderPos: number;
@@ -78,6 +78,16 @@ export interface ProfileState {
   counts: Record<string, number>;
   firstT: number;
   lastT: number;
+}
+
+/**
+ * The earliest stored message carrying an identifier (event time, then message id), derived from
+ * the evidence at read time: where and when the identifier was first seen.
+ */
+export interface FirstEvidence {
+  readonly t: number;
+  readonly messageId: string;
+  readonly source: string;
 }
 
 /** A connected component of the raw evidence graph (links refused by rules still connect). */
@@ -257,6 +267,11 @@ export interface ReadPort {
   loadProfile(ws: WorkspaceId, id: ProfileId): Promise<ProfileState | undefined>;
   redirectOf(ws: WorkspaceId, id: ProfileId): Promise<readonly ProfileId[] | undefined>;
   identifiersOf(ws: WorkspaceId, id: ProfileId): Promise<IdentifierState[]>;
+  /**
+   * First evidence of each of these identifiers (one query for all): the earliest stored message
+   * carrying it. Identifiers no stored message carries are absent from the answer.
+   */
+  firstEvidence(ws: WorkspaceId, keys: readonly IdentifierKey[]): Promise<Map<IdentifierKey, FirstEvidence>>;
   /** Events attributed to the profile, newest first; `cursor` is opaque, from a previous page. */
   eventsOf(ws: WorkspaceId, id: ProfileId, opts: { limit: number; cursor: string | null }): Promise<EventPage>;
   historyOf(ws: WorkspaceId, ids: readonly ProfileId[]): Promise<HistoryRecord[]>;

@@ -7,7 +7,7 @@ import { decodeCursor, encodeCursor } from '../event-cursor.ts';
 import { scanPostgresProfiles } from './postgres-export.ts';
 import { selectMessagesCarrying } from './postgres-erase.ts';
 import type { StoredMessage } from '../ports.ts';
-import type { EventPage, EvidenceMessage, HistoryKind, HistoryRecord, IdentifierState, ProfileId, ProfileState, ReadPort, RejectedRecord, WorkspaceId } from '../ports.ts';
+import type { EventPage, EvidenceMessage, FirstEvidence, HistoryKind, HistoryRecord, IdentifierState, ProfileId, ProfileState, ReadPort, RejectedRecord, WorkspaceId } from '../ports.ts';
 import {
   IDENTIFIER_COLUMNS,
   PROFILE_COLUMNS,
@@ -27,6 +27,20 @@ const REDIRECT: Statement = { name: 'kith_read_redirect', text: 'SELECT to_ids F
 const PROFILE_IDENTIFIERS: Statement = {
   name: 'kith_read_profile_identifiers',
   text: `SELECT ${IDENTIFIER_COLUMNS} FROM identifiers WHERE ws = $1 AND profile = $2`,
+};
+/**
+ * Per identifier, its earliest message by (event time, message id) among its evidence rows: the
+ * cost is the identifiers' evidence, read when a profile is displayed, never on ingest.
+ */
+const FIRST_EVIDENCE: Statement = {
+  name: 'kith_read_first_evidence',
+  text: `
+    SELECT DISTINCT ON (i.key) i.key, m.t, m.message_id, m.source
+    FROM identifiers i
+      JOIN evidence e ON e.ws = i.ws AND e.ident = i.id
+      JOIN messages m ON m.ws = e.ws AND m.seq = e.seq
+    WHERE i.ws = $1 AND i.key = ANY($2::text[])
+    ORDER BY i.key, m.t, m.message_id`,
 };
 /** Keyset paging on (t, message_id), newest first; the row comparison uses messages_primary. */
 const EVENTS: Statement = {
@@ -111,6 +125,15 @@ export class PostgresRead implements ReadPort {
 
   async identifiersOf(ws: WorkspaceId, id: ProfileId): Promise<IdentifierState[]> {
     return (await this.rows<IdentifierRow>(PROFILE_IDENTIFIERS, [ws, id])).map(toIdentifier);
+  }
+
+  async firstEvidence(ws: WorkspaceId, keys: readonly IdentifierKey[]): Promise<Map<IdentifierKey, FirstEvidence>> {
+    const found = new Map<IdentifierKey, FirstEvidence>();
+    if (keys.length === 0) return found;
+    for (const r of await this.rows<{ key: string; t: number; message_id: string; source: string }>(FIRST_EVIDENCE, [ws, keys])) {
+      found.set(r.key as IdentifierKey, { t: r.t, messageId: r.message_id, source: r.source });
+    }
+    return found;
   }
 
   async eventsOf(ws: WorkspaceId, id: ProfileId, opts: { limit: number; cursor: string | null }): Promise<EventPage> {

@@ -11,24 +11,16 @@ export interface IdentifierRow {
   key: string;
   profile: string | null;
   quarantined: boolean;
-  first_t: number;
-  first_m: string;
-  first_pos: number;
-  first_source: string;
   peers: Record<string, IdentifierKey[]>;
 }
 
-export const IDENTIFIER_COLUMNS = 'key, profile, quarantined, first_t, first_m, first_pos, first_source, peers';
+export const IDENTIFIER_COLUMNS = 'key, profile, quarantined, peers';
 
 export function toIdentifier(row: IdentifierRow): IdentifierState {
   return {
     key: row.key as IdentifierKey,
     profileId: row.profile as ProfileId | null,
     quarantined: row.quarantined,
-    firstT: row.first_t,
-    firstM: row.first_m,
-    firstPos: row.first_pos,
-    firstSource: row.first_source,
     peers: row.peers,
   };
 }

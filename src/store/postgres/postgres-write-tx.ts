@@ -91,13 +91,11 @@ const REPOINT_COMPONENTS: Statement = {
 const UPSERT_IDENTIFIERS: Statement = {
   name: 'kith_apply_identifiers',
   text: `
-    INSERT INTO identifiers (ws, key, type, profile, quarantined, first_t, first_m, first_pos, first_source, peers)
-    SELECT $1, u.key, u.type, u.profile, u.quarantined, u.first_t, u.first_m, u.first_pos, u.first_source, u.peers
-    FROM unnest($2::text[], $3::text[], $4::text[], $5::bool[], $6::int8[], $7::text[], $8::int4[], $9::text[], $10::jsonb[])
-      AS u(key, type, profile, quarantined, first_t, first_m, first_pos, first_source, peers)
-    ON CONFLICT (ws, key) DO UPDATE SET profile = excluded.profile, quarantined = excluded.quarantined,
-      first_t = excluded.first_t, first_m = excluded.first_m, first_pos = excluded.first_pos,
-      first_source = excluded.first_source, peers = excluded.peers
+    INSERT INTO identifiers (ws, key, type, profile, quarantined, peers)
+    SELECT $1, u.key, u.type, u.profile, u.quarantined, u.peers
+    FROM unnest($2::text[], $3::text[], $4::text[], $5::bool[], $6::jsonb[])
+      AS u(key, type, profile, quarantined, peers)
+    ON CONFLICT (ws, key) DO UPDATE SET profile = excluded.profile, quarantined = excluded.quarantined, peers = excluded.peers
     RETURNING key, (xmax = 0) AS inserted`,
 };
 /**
@@ -208,8 +206,7 @@ const SCAN_MESSAGES: Statement = {
 /**
  * Rewriting message keys, in order: drop the messages' evidence (found through their current keys:
  * an evidence row always names an identifier its message carries), set the new keys, create the
- * identifiers not stored yet (unresolved, first evidence from the first message carrying them), and
- * record the new evidence.
+ * identifiers not stored yet (unresolved: re-resolution assigns them), and record the new evidence.
  */
 const REWRITE_DROP_EVIDENCE: Statement = {
   name: 'kith_rewrite_drop_evidence',
@@ -227,12 +224,12 @@ const REWRITE_SET_KEYS: Statement = {
 const REWRITE_PLACEHOLDERS: Statement = {
   name: 'kith_rewrite_placeholders',
   text: `
-    INSERT INTO identifiers (ws, key, type, profile, quarantined, first_t, first_m, first_pos, first_source, peers)
-    SELECT DISTINCT ON (x.key) $1, x.key, split_part(x.key, ':', 1), NULL, false, m.t, m.message_id, 0, m.source, '{}'::jsonb
-    FROM unnest($2::int8[]) WITH ORDINALITY AS u(seq, ord)
-      JOIN messages m ON m.ws = $1 AND m.seq = u.seq
-      CROSS JOIN LATERAL jsonb_array_elements_text(m.keys) AS x(key)
-    ORDER BY x.key, u.ord
+    INSERT INTO identifiers (ws, key, type, profile, quarantined, peers)
+    SELECT $1, k.key, split_part(k.key, ':', 1), NULL, false, '{}'::jsonb
+    FROM (SELECT DISTINCT x.key FROM unnest($2::int8[]) AS u(seq)
+            JOIN messages m ON m.ws = $1 AND m.seq = u.seq
+            CROSS JOIN LATERAL jsonb_array_elements_text(m.keys) AS x(key)) k
+    ORDER BY k.key
     ON CONFLICT (ws, key) DO NOTHING`,
 };
 const REWRITE_ADD_EVIDENCE: Statement = {
@@ -396,10 +393,6 @@ export class PostgresWriteTx implements WriteTx {
         identifiers.map((s) => splitIdentifierKey(s.key).type),
         identifiers.map((s) => s.profileId),
         identifiers.map((s) => s.quarantined),
-        identifiers.map((s) => s.firstT),
-        identifiers.map((s) => s.firstM),
-        identifiers.map((s) => s.firstPos),
-        identifiers.map((s) => s.firstSource),
         identifiers.map((s) => jsonb(s.peers)),
       ]);
     }

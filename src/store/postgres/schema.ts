@@ -226,6 +226,12 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE workspaces ADD COLUMN rules_pending BIGINT NOT NULL DEFAULT 0;
   `,
+  // 5: an identifier's first evidence (where and when it was first seen) is no longer stored: a
+  // late message older than it rewrote the row, about one extra write per message with shuffled
+  // arrival. It is read from the evidence when displayed; profiles keep their founder's.
+  `
+  ALTER TABLE identifiers DROP COLUMN first_t, DROP COLUMN first_m, DROP COLUMN first_pos, DROP COLUMN first_source;
+  `,
 ];
 
 /**

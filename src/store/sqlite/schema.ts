@@ -188,4 +188,14 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE workspaces ADD COLUMN rules_pending INTEGER NOT NULL DEFAULT 0;
   `,
+  // 6: an identifier's first evidence (where and when it was first seen) is no longer stored: a
+  // late message older than it rewrote the row, about one extra write per message with shuffled
+  // arrival. It is read from the evidence when displayed; profiles keep their founder's.
+  // (No index or constraint names these columns, so SQLite can drop them.)
+  `
+  ALTER TABLE identifiers DROP COLUMN first_t;
+  ALTER TABLE identifiers DROP COLUMN first_m;
+  ALTER TABLE identifiers DROP COLUMN first_pos;
+  ALTER TABLE identifiers DROP COLUMN first_source;
+  `,
 ];

@@ -3,7 +3,7 @@ import type Database from 'better-sqlite3';
 import { SqliteMatch } from './sqlite-match.ts';
 import type { IdentifierKey } from '../../identity/identifier.ts';
 import type { JsonObject, MessageType } from '../../spec/segment-message.ts';
-import type { EventPage, EvidenceMessage, HistoryKind, HistoryRecord, IdentifierState, ProfileId, ProfileState, ReadPort, RejectedRecord, WorkspaceId } from '../ports.ts';
+import type { EventPage, EvidenceMessage, FirstEvidence, HistoryKind, HistoryRecord, IdentifierState, ProfileId, ProfileState, ReadPort, RejectedRecord, WorkspaceId } from '../ports.ts';
 import { EVIDENCE_COLUMNS, IDENTIFIER_COLUMNS, PROFILE_COLUMNS, toEvidence, toIdentifier, toProfile, type EvidenceRow, type IdentifierRow, type ProfileRow } from './sqlite-rows.ts';
 import { loadComponentMembers } from './sqlite-write-tx.ts';
 import { decodeCursor, encodeCursor } from '../event-cursor.ts';
@@ -41,6 +41,13 @@ export class SqliteRead implements ReadPort {
       redirect: db.prepare<[string, string], { to_ids: string }>('SELECT to_ids FROM redirects WHERE ws = ? AND from_id = ?'),
       profileIdentifiers: db.prepare<[string, string], IdentifierRow>(
         `SELECT ${IDENTIFIER_COLUMNS} FROM identifiers WHERE ws = ? AND profile IN (SELECT value FROM json_each(?))`,
+      ),
+      // Per identifier, its earliest message by (event time, message id) among its evidence rows:
+      // the cost is the identifier's evidence, read when a profile is displayed, never on ingest.
+      firstEvidence: db.prepare<[string, string], { key: string; t: number; message_id: string; source: string }>(
+        `SELECT i.key, m.t, m.message_id, m.source FROM identifiers i CROSS JOIN messages m
+         WHERE i.ws = ? AND i.key IN (SELECT value FROM json_each(?))
+           AND m.seq = (SELECT e.seq FROM evidence e JOIN messages x ON x.seq = e.seq WHERE e.ident = i.id ORDER BY x.t, x.message_id LIMIT 1)`,
       ),
       componentProfiles: db.prepare<[string, string], ProfileRow>(
         `SELECT ${PROFILE_COLUMNS} FROM profiles INDEXED BY profiles_component WHERE ws = ? AND component IN (SELECT value FROM json_each(?))`,
@@ -96,6 +103,15 @@ export class SqliteRead implements ReadPort {
 
   async identifiersOf(ws: WorkspaceId, id: ProfileId): Promise<IdentifierState[]> {
     return this.s.profileIdentifiers.all(ws, JSON.stringify([id])).map(toIdentifier);
+  }
+
+  async firstEvidence(ws: WorkspaceId, keys: readonly IdentifierKey[]): Promise<Map<IdentifierKey, FirstEvidence>> {
+    const found = new Map<IdentifierKey, FirstEvidence>();
+    if (keys.length === 0) return found;
+    for (const r of this.s.firstEvidence.all(ws, JSON.stringify(keys))) {
+      found.set(r.key as IdentifierKey, { t: r.t, messageId: r.message_id, source: r.source });
+    }
+    return found;
   }
 
   async eventsOf(ws: WorkspaceId, id: ProfileId, opts: { limit: number; cursor: string | null }): Promise<EventPage> {

@@ -8,24 +8,16 @@ export interface IdentifierRow {
   key: string;
   profile: string | null;
   quarantined: number;
-  first_t: number;
-  first_m: string;
-  first_pos: number;
-  first_source: string;
   peers: string;
 }
 
-export const IDENTIFIER_COLUMNS = 'id, key, profile, quarantined, first_t, first_m, first_pos, first_source, peers';
+export const IDENTIFIER_COLUMNS = 'id, key, profile, quarantined, peers';
 
 export function toIdentifier(row: IdentifierRow): IdentifierState {
   return {
     key: row.key as IdentifierKey,
     profileId: row.profile as ProfileId | null,
     quarantined: row.quarantined === 1,
-    firstT: row.first_t,
-    firstM: row.first_m,
-    firstPos: row.first_pos,
-    firstSource: row.first_source,
     peers: JSON.parse(row.peers) as Record<string, IdentifierKey[]>,
   };
 }

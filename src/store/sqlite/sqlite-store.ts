@@ -72,7 +72,6 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
           db.exec('COMMIT');
           return result;
         } catch (err) {
-          tx.abort();
           if (db.inTransaction) db.exec('ROLLBACK');
           throw err;
         }

@@ -65,11 +65,9 @@ export class SqliteWriteTx implements WriteTx {
          WHERE i.ws = ? AND i.key IN (SELECT value FROM json_each(?))`,
       ),
       upsertIdentifier: db.prepare(
-        `INSERT INTO identifiers (ws, key, type, profile, quarantined, first_t, first_m, first_pos, first_source, peers)
-         VALUES (@ws, @key, @type, @profile, @quarantined, @first_t, @first_m, @first_pos, @first_source, @peers)
-         ON CONFLICT (ws, key) DO UPDATE SET profile = excluded.profile, quarantined = excluded.quarantined,
-           first_t = excluded.first_t, first_m = excluded.first_m, first_pos = excluded.first_pos,
-           first_source = excluded.first_source, peers = excluded.peers
+        `INSERT INTO identifiers (ws, key, type, profile, quarantined, peers)
+         VALUES (@ws, @key, @type, @profile, @quarantined, @peers)
+         ON CONFLICT (ws, key) DO UPDATE SET profile = excluded.profile, quarantined = excluded.quarantined, peers = excluded.peers
          RETURNING id`,
       ),
       identifierId: db.prepare<[string, string], { id: number }>('SELECT id FROM identifiers WHERE ws = ? AND key = ?'),
@@ -119,8 +117,7 @@ export class SqliteWriteTx implements WriteTx {
       setKeys: db.prepare('UPDATE messages SET keys = ? WHERE seq = ?'),
       deleteMessageEvidence: db.prepare('DELETE FROM evidence WHERE seq = ?'),
       insertPlaceholder: db.prepare(
-        `INSERT OR IGNORE INTO identifiers (ws, key, type, profile, quarantined, first_t, first_m, first_pos, first_source, peers)
-         SELECT ?, ?, ?, NULL, 0, t, message_id, 0, source, '{}' FROM messages WHERE seq = ?`,
+        `INSERT OR IGNORE INTO identifiers (ws, key, type, profile, quarantined, peers) VALUES (?, ?, ?, NULL, 0, '{}')`,
       ),
       deleteOrphans: db.prepare(
         'DELETE FROM identifiers WHERE ws = ? AND NOT EXISTS (SELECT 1 FROM evidence e WHERE e.ident = identifiers.id)',
@@ -209,10 +206,6 @@ export class SqliteWriteTx implements WriteTx {
         key: st.key,
         profile: st.profileId,
         quarantined: st.quarantined ? 1 : 0,
-        first_t: st.firstT,
-        first_m: st.firstM,
-        first_pos: st.firstPos,
-        first_source: st.firstSource,
         peers: JSON.stringify(st.peers),
       };
       const row = s.upsertIdentifier.get({ ws, type: splitIdentifierKey(st.key).type, ...values }) as { id: number };
@@ -287,7 +280,7 @@ export class SqliteWriteTx implements WriteTx {
       this.s.setKeys.run(JSON.stringify(row.keys), row.seq);
       this.s.deleteMessageEvidence.run(row.seq);
       for (const key of row.keys) {
-        this.s.insertPlaceholder.run(ws, key, splitIdentifierKey(key).type, row.seq);
+        this.s.insertPlaceholder.run(ws, key, splitIdentifierKey(key).type);
         const id = this.s.identifierId.get(ws, key)!.id;
         this.s.insertEvidence.run(id, row.seq);
       }
