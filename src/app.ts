@@ -76,7 +76,12 @@ async function openStorage(location: string): Promise<{ store: Store; writer: Ba
     const store = await openPostgresStore({ url: location, migrate: true });
     return { store, writer: inProcessWriter(store) };
   }
-  const store = openSqliteStore({ path: location });
-  const writer = location === ':memory:' ? inProcessWriter(store) : workerBatchWriter(new URL('./resolver-worker.ts', import.meta.url), { path: location });
+  if (location === ':memory:') {
+    const store = openSqliteStore({ path: location });
+    return { store, writer: inProcessWriter(store) };
+  }
+  // The worker thread's connection resolves and writes; this one's writer serves settings and deletions.
+  const store = openSqliteStore({ path: location, cacheMb: { writer: 8, reader: 64 } });
+  const writer = workerBatchWriter(new URL('./resolver-worker.ts', import.meta.url), { path: location });
   return { store, writer };
 }

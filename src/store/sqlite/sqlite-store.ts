@@ -19,6 +19,12 @@ export interface SqliteStoreOptions {
   readonly synchronous?: 'full' | 'normal';
   /** Run the background checkpointer (default true); one per database file is enough. */
   readonly checkpoint?: boolean;
+  /**
+   * Page cache of the write connection and of the read connection, in MB (default 64 each). When
+   * another connection does the resolving (the resolver worker thread), this one's writer only
+   * serves settings and deletions and needs little.
+   */
+  readonly cacheMb?: { readonly writer?: number; readonly reader?: number };
 }
 
 /**
@@ -39,7 +45,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
   // old copies of a person's data do not linger in free space where erasure could not reach them.
   db.pragma('secure_delete = ON');
   db.pragma('busy_timeout = 5000');
-  db.pragma('cache_size = -65536');
+  db.pragma(`cache_size = -${1024 * (options.cacheMb?.writer ?? 64)}`);
   migrate(db);
   const checkpointer = memory || options.checkpoint === false ? undefined : startCheckpointer(options.path);
   // The checkpointer thread (one per file, run by the main store) keeps the WAL short; this mark
@@ -49,7 +55,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
   const reader = memory ? db : new Database(options.path, { readonly: true });
   if (!memory) {
     reader.pragma('busy_timeout = 5000');
-    reader.pragma('cache_size = -65536');
+    reader.pragma(`cache_size = -${1024 * (options.cacheMb?.reader ?? 64)}`);
   }
 
   const admin = new SqliteAdmin(db);
