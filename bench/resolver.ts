@@ -4,12 +4,17 @@
  * message (wall and CPU; CPU includes the checkpointer thread) and the resolver's counters, so a
  * change to the resolver or the store can be measured on its own:
  *
- *   node --import tsx bench/resolver.ts [--people 10000] [--group 200]
+ *   node --import tsx bench/resolver.ts [--people 10000] [--group 200] [--postgres]
+ *
+ * `--postgres` resolves into a database of its own on the local PostgreSQL server
+ * (KITH_BENCH_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432/postgres), dropped afterwards.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openSqliteStore } from '../src/store/sqlite/sqlite-store.ts';
+import { openPostgresStore } from '../src/store/postgres/postgres-store.ts';
+import { createPostgresDatabase, dropPostgresDatabase } from '../src/store/postgres/postgres-database.ts';
 import { inProcessWriter } from '../src/ingest/batch-writer.ts';
 import { generateDataset, shuffled } from '../src/demo/generate-dataset.ts';
 import { validateMessage } from '../src/spec/validate-message.ts';
@@ -33,9 +38,14 @@ for (const raw of shuffled(generateDataset({ people, seed: 42 }).messages, 7)) {
   const checked = validateMessage(raw, { receivedAt: now });
   if (checked.ok) prepared.push(prepareMessage(checked.message, 'bench', DEFAULT_RULES).prepared);
 }
+const postgres = process.argv.includes('--postgres');
+const server = process.env.KITH_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const dbName = `kith_resolver_bench_${process.pid}`;
 const dir = mkdtempSync(join(tmpdir(), 'kith-resolver-bench-'));
 try {
-  const store = openSqliteStore({ path: join(dir, 'kith.db') });
+  const store = postgres
+    ? await openPostgresStore({ url: await createPostgresDatabase(server, dbName), migrate: true })
+    : openSqliteStore({ path: join(dir, 'kith.db') });
   const ws = 'ws_bench' as WorkspaceId;
   await store.admin.createWorkspace({ id: ws, name: 'bench', createdAt: now, rules: DEFAULT_RULES });
   const writer = inProcessWriter(store);
@@ -50,9 +60,10 @@ try {
   const used = process.cpuUsage(cpu);
   const per = (us: number): string => (us / prepared.length).toFixed(1);
   process.stdout.write(
-    `${people} people, ${prepared.length} messages in groups of ${group}: wall ${per(wall)} µs/msg, cpu ${per(used.user + used.system)} µs/msg (user ${per(used.user)}, system ${per(used.system)}); ${JSON.stringify(stats)}\n`,
+    `${postgres ? 'PostgreSQL' : 'SQLite'}: ${people} people, ${prepared.length} messages in groups of ${group}: wall ${per(wall)} µs/msg, cpu ${per(used.user + used.system)} µs/msg (user ${per(used.user)}, system ${per(used.system)}); ${JSON.stringify(stats)}\n`,
   );
   await store.close();
 } finally {
   rmSync(dir, { recursive: true, force: true });
+  if (postgres) await dropPostgresDatabase(server, dbName);
 }
