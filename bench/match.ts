@@ -1,15 +1,30 @@
 /**
- * `node --import tsx bench/match.ts`: unsupervised matching accuracy and time on the labelled
- * datasets in ../shared/datasets (see bench/match-datasets.ts), as a table: rows, candidate pairs
- * from blocking, pairwise precision, recall and F1 against the truth, and seconds end to end
- * (prepare, block, train, score, cluster; reading the files is not counted).
- * `--only febrl3,RLdata10000` runs a subset.
+ * `npm run bench:match`: unsupervised matching accuracy, time and memory.
+ *
+ * - The labelled datasets in ../shared/datasets (see bench/match-datasets.ts): pairwise precision,
+ *   recall and F1 against their truth.
+ * - Generated person records (bench/synthetic-people.ts) at 10,000, 100,000 and 1,000,000 rows,
+ *   deduplicated end to end from a CSV file as `kith dedupe` does it: read, block, train, score,
+ *   cluster; scored against the generator's truth.
+ *
+ * Every row runs in a child process of its own, so its peak memory (the process's maximum
+ * resident set size) and its time are its own. Seconds count from reading the file (labelled
+ * sets: from the parsed records) to the clusters; generating the file is not counted.
+ *
+ * `--only febrl3,synthetic-100k` runs a subset; `--quick` leaves out the million.
  */
-import { fake1000, febrl, febrl4, rldata, type LabelledDataset } from './match-datasets.ts';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { columnMapping, readCsv, toMatchInputs } from '../src/cli/csv-records.ts';
 import { pairwiseScores } from '../src/match/evaluate.ts';
 import { matchRecords } from '../src/match/match-records.ts';
+import { fake1000, febrl, febrl4, rldata, senzing, type LabelledDataset } from './match-datasets.ts';
+import { syntheticPeople, syntheticPeopleCsv } from './synthetic-people.ts';
 
-const DATASETS: Record<string, () => LabelledDataset> = {
+const LABELLED: Record<string, () => LabelledDataset> = {
   febrl1: () => febrl(1),
   febrl2: () => febrl(2),
   febrl3: () => febrl(3),
@@ -17,11 +32,9 @@ const DATASETS: Record<string, () => LabelledDataset> = {
   fake_1000: fake1000,
   RLdata500: () => rldata(500),
   RLdata10000: () => rldata(10000),
+  senzing,
 };
-
-const i = process.argv.indexOf('--only');
-const names = i >= 0 ? (process.argv[i + 1] ?? '').split(',') : Object.keys(DATASETS);
-for (const n of names) if (!(n in DATASETS)) throw new Error(`unknown dataset "${n}" (known: ${Object.keys(DATASETS).join(', ')})`);
+const SYNTHETIC: Record<string, number> = { 'synthetic-10k': 10_000, 'synthetic-100k': 100_000, 'synthetic-1M': 1_000_000 };
 
 interface Row {
   readonly dataset: string;
@@ -32,12 +45,15 @@ interface Row {
   readonly recall: number;
   readonly f1: number;
   readonly seconds: number;
+  /** Peak resident set size of the row's process, in MB. */
+  readonly peakMb: number;
 }
 
-const rows: Row[] = [];
-for (const name of names) {
-  const ds = DATASETS[name]!();
-  process.stderr.write(`${name}…\n`);
+const peakMb = (): number => process.resourceUsage().maxRSS / 1024;
+
+/** One labelled dataset, in this process. */
+function runLabelled(name: string): Row {
+  const ds = LABELLED[name]!();
   const t = performance.now();
   const result = matchRecords(ds.data);
   const seconds = (performance.now() - t) / 1000;
@@ -45,13 +61,67 @@ for (const name of names) {
     result.records.map((r) => ({ key: `${r.source}:${r.id}`, predicted: r.cluster, truth: ds.truth.get(r.id)!, source: r.source })),
     { link: ds.task === 'link' },
   );
-  rows.push({ dataset: name, task: ds.task, rows: ds.rows, candidates: result.candidatePairs, precision: s.precision, recall: s.recall, f1: s.f1, seconds });
+  return { dataset: name, task: ds.task, rows: ds.rows, candidates: result.candidatePairs, precision: s.precision, recall: s.recall, f1: s.f1, seconds, peakMb: peakMb() };
 }
 
-const fmt = (n: number): string => n.toLocaleString('en-US');
-const header = ['dataset', 'task', 'rows', 'candidate pairs', 'precision', 'recall', 'F1', 'seconds'];
-const table = rows.map((r) => [r.dataset, r.task, fmt(r.rows), fmt(r.candidates), r.precision.toFixed(4), r.recall.toFixed(4), r.f1.toFixed(4), r.seconds.toFixed(2)]);
-const widths = header.map((h, c) => Math.max(h.length, ...table.map((row) => row[c]!.length)));
-const line = (cells: readonly string[]): string => `| ${cells.map((c, k) => c.padEnd(widths[k]!)).join(' | ')} |`;
-process.stdout.write(`\n${line(header)}\n|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|\n${table.map(line).join('\n')}\n`);
-process.stdout.write(`\nnode ${process.version}, ${new Date().toISOString()}; unsupervised (no labels in training), pairwise scores; FEBRL without soc_sec_id\n`);
+/** One generated file, in this process: read, match and score it. */
+function runSynthetic(name: string, csv: string, truthFile: string): Row {
+  const t = performance.now();
+  const table = readCsv(csv);
+  const inputs = toMatchInputs(table, 'id', columnMapping(table, 'id', []));
+  const result = matchRecords(inputs);
+  const seconds = (performance.now() - t) / 1000;
+  const truth = new Map(readFileSync(truthFile, 'utf8').trim().split('\n').map((line) => line.split(',') as [string, string]));
+  const s = pairwiseScores(result.records.map((r) => ({ key: r.id, predicted: r.cluster, truth: truth.get(r.id)!, source: 0 as const })), { link: false });
+  return { dataset: name, task: 'dedupe', rows: inputs.length, candidates: result.candidatePairs, precision: s.precision, recall: s.recall, f1: s.f1, seconds, peakMb: peakMb() };
+}
+
+const args = process.argv.slice(2);
+const childAt = args.indexOf('--child');
+if (childAt >= 0) {
+  const [name, csv, truth] = args.slice(childAt + 1);
+  const row = name! in LABELLED ? runLabelled(name!) : runSynthetic(name!, csv!, truth!);
+  process.stdout.write(`${JSON.stringify(row)}\n`);
+} else {
+  const onlyAt = args.indexOf('--only');
+  const all = [...Object.keys(LABELLED), ...Object.keys(SYNTHETIC)];
+  const names = onlyAt >= 0 ? (args[onlyAt + 1] ?? '').split(',') : all.filter((n) => !(args.includes('--quick') && n === 'synthetic-1M'));
+  for (const n of names) if (!all.includes(n)) throw new Error(`unknown dataset "${n}" (known: ${all.join(', ')})`);
+  const dir = mkdtempSync(join(tmpdir(), 'kith-bench-match-'));
+  const rows: Row[] = [];
+  try {
+    for (const name of names) {
+      process.stderr.write(`${name}…\n`);
+      const childArgs = [name];
+      if (name in SYNTHETIC) {
+        const people = syntheticPeople(SYNTHETIC[name]!, 1);
+        const csv = join(dir, `${name}.csv`);
+        const truth = join(dir, `${name}.truth.csv`);
+        writeFileSync(csv, syntheticPeopleCsv(people));
+        writeFileSync(truth, `${people.map((p) => `${p.id},${p.entity}`).join('\n')}\n`);
+        childArgs.push(csv, truth);
+      }
+      // A heap large enough for a million records (about 3 GB live).
+      const child = spawnSync(process.execPath, ['--max-old-space-size=8192', '--import', 'tsx', fileURLToPath(import.meta.url), '--child', ...childArgs], {
+        encoding: 'utf8',
+        maxBuffer: 1 << 24,
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      if (child.status !== 0) throw new Error(`${name}: the benchmark process failed (exit ${child.status})`);
+      rows.push(JSON.parse(child.stdout.trim().split('\n').pop()!) as Row);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const fmt = (n: number): string => n.toLocaleString('en-US');
+  const header = ['dataset', 'task', 'rows', 'candidate pairs', 'precision', 'recall', 'F1', 'seconds', 'peak MB'];
+  const table = rows.map((r) => [r.dataset, r.task, fmt(r.rows), fmt(r.candidates), r.precision.toFixed(4), r.recall.toFixed(4), r.f1.toFixed(4), r.seconds.toFixed(2), fmt(Math.round(r.peakMb))]);
+  const widths = header.map((h, c) => Math.max(h.length, ...table.map((row) => row[c]!.length)));
+  const line = (cells: readonly string[]): string => `| ${cells.map((c, k) => c.padEnd(widths[k]!)).join(' | ')} |`;
+  process.stdout.write(`\n${line(header)}\n|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|\n${table.map(line).join('\n')}\n`);
+  const load = loadavg()[0]!.toFixed(2);
+  process.stdout.write(
+    `\nnode ${process.version}, ${new Date().toISOString()}, load average ${load} at the end; unsupervised (no labels in training), pairwise scores; ` +
+      'FEBRL without soc_sec_id; generated rows timed from reading the CSV to the clusters; peak MB is the row process\'s maximum resident set size\n',
+  );
+}

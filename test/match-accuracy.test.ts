@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DATASETS_DIR, fake1000, febrl, febrl4, rldata, type LabelledDataset } from '../bench/match-datasets.ts';
+import { DATASETS_DIR, fake1000, febrl, febrl4, rldata, senzing, type LabelledDataset } from '../bench/match-datasets.ts';
+import { syntheticPeople, syntheticPeopleCsv } from '../bench/synthetic-people.ts';
 import { pairwiseScores } from '../src/match/evaluate.ts';
 import { matchRecords } from '../src/match/match-records.ts';
 
@@ -25,17 +26,19 @@ function score(ds: LabelledDataset) {
 describe('matching accuracy on labelled datasets (unsupervised)', () => {
   const cases: [string, () => LabelledDataset, { precision: number; recall: number; f1: number }][] = [
     // measured P 1.0000, R 1.0000, F1 1.0000
-    ['FEBRL1 (dedupe, 1,000 rows)', () => febrl(1), { precision: 0.995, recall: 0.99, f1: 0.995 }],
+    ['FEBRL1 (dedupe, 1,000 rows)', () => febrl(1), { precision: 0.998, recall: 0.998, f1: 0.998 }],
     // measured P 1.0000, R 1.0000, F1 1.0000
-    ['FEBRL2 (dedupe, 5,000 rows)', () => febrl(2), { precision: 0.995, recall: 0.99, f1: 0.995 }],
-    // measured P 1.0000, R 0.9988, F1 0.9994
-    ['FEBRL3 (dedupe, 5,000 rows)', () => febrl(3), { precision: 0.995, recall: 0.99, f1: 0.995 }],
-    // measured P 0.9996, R 0.9978, F1 0.9987
-    ['FEBRL4 (link, 5,000 × 5,000 rows)', febrl4, { precision: 0.995, recall: 0.99, f1: 0.995 }],
-    // measured P 0.9955, R 0.8744, F1 0.9311
-    ['splink fake_1000 (dedupe, 1,000 rows)', fake1000, { precision: 0.97, recall: 0.84, f1: 0.90 }],
-    // measured P 0.9817, R 0.9680, F1 0.9748
-    ['RLdata10000 (dedupe, 10,000 rows)', () => rldata(10000), { precision: 0.96, recall: 0.95, f1: 0.96 }],
+    ['FEBRL2 (dedupe, 5,000 rows)', () => febrl(2), { precision: 0.998, recall: 0.998, f1: 0.998 }],
+    // measured P 1.0000, R 0.9994, F1 0.9997
+    ['FEBRL3 (dedupe, 5,000 rows)', () => febrl(3), { precision: 0.998, recall: 0.997, f1: 0.998 }],
+    // measured P 1.0000, R 0.9998, F1 0.9999 (one-to-one link)
+    ['FEBRL4 (link, 5,000 × 5,000 rows)', febrl4, { precision: 0.999, recall: 0.999, f1: 0.9995 }],
+    // measured P 0.9939, R 0.8833, F1 0.9353
+    ['splink fake_1000 (dedupe, 1,000 rows)', fake1000, { precision: 0.98, recall: 0.86, f1: 0.92 }],
+    // measured P 0.9740, R 0.9740, F1 0.9740
+    ['RLdata10000 (dedupe, 10,000 rows)', () => rldata(10000), { precision: 0.965, recall: 0.965, f1: 0.965 }],
+    // measured P 0.4800, R 0.7778, F1 0.5936: far from the goal (0.98); this floor guards what is there
+    ['Senzing truth set (three sources deduplicated together, 159 rows)', senzing, { precision: 0.42, recall: 0.72, f1: 0.55 }],
   ];
   for (const [name, load, floor] of cases) {
     it(name, () => {
@@ -45,6 +48,31 @@ describe('matching accuracy on labelled datasets (unsupervised)', () => {
       expect(s.f1, 'F1').toBeGreaterThanOrEqual(floor.f1);
     });
   }
+
+  it('generated people (10,000 records with typos, nicknames, moves and missing values)', () => {
+    // measured P 1.0000, R 0.9820, F1 0.9909
+    const people = syntheticPeople(10_000, 1);
+    const result = matchRecords(people.map((p) => ({ id: p.id, values: { firstName: p.firstName, lastName: p.lastName, birthday: p.birthday, address: p.address, city: p.city, postalCode: p.postalCode, email: p.email, phone: p.phone } })));
+    const truth = new Map(people.map((p) => [p.id, String(p.entity)]));
+    const s = pairwiseScores(result.records.map((r) => ({ key: r.id, predicted: r.cluster, truth: truth.get(r.id)!, source: 0 as const })), { link: false });
+    expect(s.precision, 'precision').toBeGreaterThanOrEqual(0.99);
+    expect(s.recall, 'recall').toBeGreaterThanOrEqual(0.97);
+    expect(s.f1, 'F1').toBeGreaterThanOrEqual(0.98);
+  });
+});
+
+describe('the synthetic people generator', () => {
+  it('is seeded, and gives some people several records', () => {
+    const a = syntheticPeople(2000, 7);
+    expect(syntheticPeople(2000, 7)).toEqual(a);
+    expect(syntheticPeople(2000, 8)).not.toEqual(a);
+    const perEntity = new Map<number, number>();
+    for (const p of a) perEntity.set(p.entity, (perEntity.get(p.entity) ?? 0) + 1);
+    const duplicated = [...perEntity.values()].filter((n) => n > 1).length;
+    expect(duplicated / perEntity.size).toBeGreaterThan(0.15);
+    expect(duplicated / perEntity.size).toBeLessThan(0.4);
+    expect(new Set(a.map((p) => p.id)).size).toBe(2000);
+  });
 });
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -84,19 +112,56 @@ describe('kith dedupe / kith link on files', () => {
     expect(again.stderr).toMatch(/loaded from/);
   });
 
-  it('link matches across two files only', () => {
-    const a = join(dir, 'a.csv');
-    const b = join(dir, 'b.csv');
-    writeFileSync(a, 'id,first_name,surname,dob,city\n1,Robert,Smith,1978-12-11,Las Vegas\n2,Maria,Garcia,1985-03-02,Reno\n3,Robert,Smith,1978-12-11,Las Vegas\n');
-    writeFileSync(b, 'id,first_name,surname,dob,city\nx,Bob,Smith,11/12/1978,Las Vegas\ny,Chen,Wei,1990-07-07,Boston\n');
-    const r = run(['link', a, b, '--id', 'id', '--date-order', 'mdy']);
+  it('link matches across two files only, one-to-one unless told otherwise', () => {
+    // A person's first record goes to file A, the second to file B; one record of A is there
+    // twice (a duplicate within A). Ids say which file a record is in.
+    const people = syntheticPeople(1200, 3);
+    const seen = new Map<number, number>();
+    const a: typeof people = [];
+    const b: typeof people = [];
+    for (const p of people) {
+      const k = seen.get(p.entity) ?? 0;
+      seen.set(p.entity, k + 1);
+      if (k === 0) a.push({ ...p, id: `a${p.id}` });
+      else if (k === 1) b.push({ ...p, id: `b${p.id}` });
+    }
+    const twin = a.find((p) => b.some((q) => q.entity === p.entity) && p.birthday !== undefined && p.lastName !== undefined)!;
+    a.push({ ...twin, id: `${twin.id}-again` });
+    const fileA = join(dir, 'a.csv');
+    const fileB = join(dir, 'b.csv');
+    writeFileSync(fileA, syntheticPeopleCsv(a));
+    writeFileSync(fileB, syntheticPeopleCsv(b));
+    const entityOf = new Map([...a, ...b].map((p) => [p.id, p.entity]));
+    const clusters = (stdout: string): Map<string, string[]> => {
+      const out = new Map<string, string[]>();
+      for (const line of stdout.trim().split('\n').slice(1)) {
+        const [id, cluster] = line.split(',') as [string, string];
+        out.set(cluster, [...(out.get(cluster) ?? []), id]);
+      }
+      return out;
+    };
+
+    const r = run(['link', fileA, fileB, '--id', 'id']);
     expect(r.code, r.stderr).toBe(0);
-    const clusterOf = new Map(r.stdout.trim().split('\n').slice(1).map((l) => l.split(',') as [string, string]));
-    expect(clusterOf.size).toBe(5);
-    expect(clusterOf.get('x')).toBe('1');
-    expect(clusterOf.get('y')).toBe('y');
-    expect(clusterOf.get('2')).toBe('2');
-    expect(r.stderr).toMatch(/kith link: a\.csv \(3 records\) \+ b\.csv \(2 records\)/);
+    expect(r.stderr).toMatch(new RegExp(`kith link: a\\.csv \\(${a.length} records\\) \\+ b\\.csv \\(${b.length} records\\)`));
+    const linked = [...clusters(r.stdout).values()].filter((ids) => ids.length > 1);
+    let right = 0;
+    for (const ids of linked) {
+      // One record of each file, and (nearly always) the same person.
+      expect(ids).toHaveLength(2);
+      expect(ids.filter((id) => id.startsWith('a'))).toHaveLength(1);
+      if (entityOf.get(ids[0]!) === entityOf.get(ids[1]!)) right++;
+    }
+    expect(right / b.length).toBeGreaterThan(0.9);
+    expect(right / linked.length).toBeGreaterThan(0.98);
+    expect(r.stderr).toMatch(/pairs left out because a record was already linked \(one-to-one\)/);
+
+    // Without one-to-one, the duplicate within A joins its person's record of B too.
+    const loose = run(['link', fileA, fileB, '--id', 'id', '--no-one-to-one']);
+    expect(loose.code, loose.stderr).toBe(0);
+    const withTwin = [...clusters(loose.stdout).values()].find((ids) => ids.includes(twin.id))!;
+    expect(withTwin).toContain(`${twin.id}-again`);
+    expect(withTwin.filter((id) => id.startsWith('b'))).toHaveLength(1);
   });
 
   it('answers bad input with one line and a non-zero exit', () => {

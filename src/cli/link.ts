@@ -13,7 +13,9 @@ export function registerLink(program: Command): void {
       .command('link')
       .description('link the records of two CSV files that are the same person (probabilistic matching); writes id,cluster')
       .argument('<fileA>', 'first CSV file (header row)')
-      .argument('<fileB>', 'second CSV file (header row, same id column)'),
+      .argument('<fileB>', 'second CSV file (header row, same id column)')
+      .option('--one-to-one', 'each record joins at most one record of the other file, strongest pairs first (the default)')
+      .option('--no-one-to-one', 'let a record join several records of the other file (when a file holds duplicates)'),
   ).action((fileA: string, fileB: string, opts: MatchFileOptions) => {
     const a = loadRecords(fileA, opts);
     const b = loadRecords(fileB, opts);

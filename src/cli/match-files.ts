@@ -21,6 +21,8 @@ export interface MatchFileOptions {
   readonly dateOrder: 'mdy' | 'dmy';
   readonly model?: string;
   readonly saveModel?: string;
+  /** `kith link` only: each record joins at most one record of the other file (default true). */
+  readonly oneToOne?: boolean;
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -112,6 +114,7 @@ export function runMatch(command: 'dedupe' | 'link', data: MatchData, files: rea
       ...(threshold === undefined ? {} : { threshold }),
       ...(trainLabels === undefined ? {} : { labels: trainLabels }),
       ...(model === undefined ? {} : { model }),
+      ...(opts.oneToOne === undefined ? {} : { oneToOne: opts.oneToOne }),
     });
   } catch (err) {
     throw new CliError(err instanceof Error ? err.message : String(err));
@@ -133,11 +136,12 @@ export function runMatch(command: 'dedupe' | 'link', data: MatchData, files: rea
   err(`kith ${command}: ${files.map((f, i) => `${basename(f)} (${fmt(perFile[i]!)} records)`).join(' + ')}`);
   mappings.forEach((mapping, i) => err(`  columns${files.length > 1 ? ` of ${basename(files[i]!)}` : ''}: ${mapping}`));
   err(`  compared: ${m.comparisons.map((c) => c.attribute).join(', ')}`);
-  err(`  blocking: ${m.blocking.length} rules → ${fmt(result.candidatePairs)} candidate pairs${result.blocking.oversizedBlocks > 0 ? ` (${fmt(result.blocking.oversizedBlocks)} blocks of more than 500 records skipped)` : ''}`);
+  err(`  blocking: ${m.blocking.length} rules → ${fmt(result.candidatePairs)} candidate pairs${result.blocking.oversizedBlocks > 0 ? ` (${fmt(result.blocking.oversizedBlocks)} blocks skipped as too large or over a rule's pair budget)` : ''}`);
   const em = m.training.emSessions;
   const trained = given !== undefined ? `loaded from ${opts.model}` : m.training.supervised ? `trained from labels ${opts.trainLabels}` : `trained unsupervised (EM ${em.every((s) => s.converged) ? 'converged' : 'stopped at its iteration limit'})`;
   err(`  model ${m.version}: ${trained}; λ = ${m.lambda.toExponential(2)}; threshold ${m.threshold}`);
-  err(`  ${fmt(result.pairsAboveThreshold)} pairs at or above the threshold${result.refusedJoins > 0 ? `, ${fmt(result.refusedJoins)} joins refused as chaining strangers` : ''}`);
+  const refusals = result.oneToOne ? 'pairs left out because a record was already linked (one-to-one)' : 'joins refused as chaining strangers';
+  err(`  ${fmt(result.pairsAboveThreshold)} pairs at or above the threshold${result.refusedJoins > 0 ? `, ${fmt(result.refusedJoins)} ${refusals}` : ''}`);
   err(`  ${fmt(result.clusters)} clusters, ${fmt(grouped.length)} with more than one record (largest ${Math.max(1, ...grouped)})`);
   if (opts.labels !== undefined) {
     const labels = readLabels(opts.labels);

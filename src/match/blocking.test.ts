@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ComparedAttribute, MatchInput } from './attributes.ts';
-import { blockingKeys, findCandidates, ruleKey } from './blocking.ts';
+import { KeyParts, blockingKeys, findCandidates, fitRulesToBudget, partValue, ruleKey } from './blocking.ts';
 import type { BlockingRule } from './model.ts';
 import { prepareRecord } from './prepare-record.ts';
 import { train } from './train.ts';
@@ -73,6 +73,64 @@ describe('findCandidates', () => {
     const rule: BlockingRule = { parts: [{ attribute: 'firstName', transform: 'phonetic' }, { attribute: 'lastName', transform: 'phonetic' }] };
     expect(findCandidates(swapped, ATTRS, [rule], { link: false, maxBlockSize: 10 }).count).toBe(0);
     expect(findCandidates(swapped, ATTRS, [{ ...rule, unordered: true }], { link: false, maxBlockSize: 10 }).count).toBe(1);
+  });
+});
+
+describe('key transforms', () => {
+  const [a, b] = [
+    { id: 'a', values: { firstName: 'Bauer', lastName: 'Smith', birthday: '1967-04-12' } },
+    { id: 'b', values: { firstName: 'Bquer', lastName: 'Smith', birthday: '1964-04-12' } },
+  ].map((r) => prepareRecord(r, ATTRS, { dateOrder: 'mdy' }));
+  it('prefix: the first three letters meet where the sound codes do not; monthDay: a mistyped year meets', () => {
+    const first = (transform: 'prefix' | 'phonetic', r: typeof a) => partValue({ attribute: 'firstName', transform }, r!.features[0]);
+    expect(first('prefix', a)).toBe('bau');
+    expect(first('prefix', b)).toBe('bqu');
+    expect(partValue({ attribute: 'birthday', transform: 'monthDay' }, a!.features[2])).toBe(partValue({ attribute: 'birthday', transform: 'monthDay' }, b!.features[2]));
+    expect(partValue({ attribute: 'birthday', transform: 'year' }, a!.features[2])).not.toBe(partValue({ attribute: 'birthday', transform: 'year' }, b!.features[2]));
+    expect(partValue({ attribute: 'lastName', transform: 'prefix' }, a!.features[1])).toBe('smi');
+  });
+});
+
+describe('pair budgets', () => {
+  // 400 records over 4 cities: a city alone makes blocks of 100 (19,800 pairs); a last name and
+  // a city make blocks of 33 (6,336 pairs).
+  const many = Array.from({ length: 400 }, (_, i) => ({
+    id: `m${i}`,
+    values: { firstName: `${FIRST[i % 6]}${String.fromCharCode(97 + (i % 20))}`, lastName: LAST[i % 6]!, city: `city${i % 4}` },
+  })).map((r) => prepareRecord(r, ATTRS, { dateOrder: 'mdy' }));
+  const byCity: BlockingRule = { parts: [{ attribute: 'city', transform: 'exact' }] };
+  const byLast: BlockingRule = { parts: [{ attribute: 'lastName', transform: 'exact' }, { attribute: 'city', transform: 'exact' }] };
+
+  it('a rule over its budget gets another key part; a rule under it is kept', () => {
+    const parts = new KeyParts(many, ATTRS);
+    const side = new Uint8Array(many.length);
+    const fitted = fitRulesToBudget([byCity, byLast], parts, { attributes: ATTRS, side, link: false, budget: 7000, maxBlockSize: 1000 });
+    // city alone: 4 × C(100, 2) = 19,800 pairs. Nobody has a birthday: no use in blocking on it.
+    const names = fitted[0]!.parts.map((p) => `${p.attribute}.${p.transform}`);
+    expect(names[0]).toBe('city.exact');
+    expect(names.length).toBeGreaterThan(1);
+    expect(names).not.toContain('birthday.year');
+    expect(fitted[1]).toEqual(byLast);
+    const found = findCandidates(many, ATTRS, [fitted[0]!], { link: false, maxBlockSize: 1000 });
+    expect(found.count).toBeGreaterThan(0);
+    expect(found.count).toBeLessThanOrEqual(7000);
+  });
+
+  it('over the budget, a rule loses its largest blocks first', () => {
+    // Budget 25 × 400 = 10,000 pairs: two of the four city blocks (4,950 pairs each) are skipped.
+    const found = findCandidates(many, ATTRS, [byCity], { link: false, maxBlockSize: 1000, maxPairsPerRecord: 25 });
+    expect(found.count).toBe(9900);
+    expect(found.oversizedBlocks).toBe(2);
+    expect(findCandidates(many, ATTRS, [byCity], { link: false, maxBlockSize: 1000 }).count).toBe(19_800);
+  });
+
+  it('marks each pair with every rule that proposed it', () => {
+    const found = findCandidates(many, ATTRS, [byLast, byCity], { link: false, maxBlockSize: 1000 });
+    for (let p = 0; p < found.count; p++) {
+      const [i, j] = [found.left[p]!, found.right[p]!];
+      const sameLast = many[i]!.features[1]!.v === many[j]!.features[1]!.v;
+      expect(found.masks![p]).toBe((sameLast ? 1 : 0) | 2);
+    }
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clusterPairs } from './cluster.ts';
+import { clusterPairs, linkOneToOne } from './cluster.ts';
 
 function pairs(list: [number, number, number][]) {
   return {
@@ -37,5 +37,18 @@ describe('clusterPairs', () => {
     table.set('0,2', 3);
     const result = clusterPairs(3, pairs([[0, 1, 12], [1, 2, 6]]), { minWeight: 0, strangerWeight: -13, pairWeight: weightOf });
     expect([...result.clusterOf]).toEqual([0, 0, 0]);
+  });
+});
+
+describe('linkOneToOne', () => {
+  it('links each record to at most one of the other file, strongest pairs first', () => {
+    // Files: 0, 1, 2 | 3, 4. Record 3 resembles 0 strongly and 1 a little; 1 resembles 4.
+    const result = linkOneToOne(5, pairs([[0, 3, 20], [1, 3, 8], [1, 4, 6], [2, 4, -3]]), { minWeight: 0 });
+    expect([...result.clusterOf]).toEqual([0, 1, 2, 0, 1]);
+    expect(result.linked).toBe(2);
+    expect(result.refused).toBe(1);
+    // Clustered like a dedupe, 3 would gather 0 and 1 (and 4 through 1).
+    const loose = clusterPairs(5, pairs([[0, 3, 20], [1, 3, 8], [1, 4, 6]]), { minWeight: 0, strangerWeight: -100, pairWeight: () => 0 });
+    expect([...loose.clusterOf]).toEqual([0, 0, 2, 0, 0]);
   });
 });

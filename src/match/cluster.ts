@@ -90,3 +90,40 @@ export function clusterPairs(
   for (let i = 0; i < count; i++) clusterOf[i] = smallest.get(clusterOf[i]!)!;
   return { clusterOf, linked, refused };
 }
+
+/**
+ * One-to-one linking of two files: each record is linked to at most one record of the other
+ * file. Pairs at or above `minWeight` are taken strongest first (ties in input order), and a
+ * pair is skipped when either record is already linked: the greedy approximation of the
+ * heaviest matching, right when each file holds each person once (a customer list against
+ * another, FEBRL4). Clusters are the linked pairs; `clusterOf` is labelled as in `clusterPairs`.
+ */
+export function linkOneToOne(
+  count: number,
+  pairs: { readonly left: Int32Array; readonly right: Int32Array; readonly weight: Float64Array; readonly count: number },
+  options: { readonly minWeight: number },
+): ClusterResult {
+  const order: number[] = [];
+  for (let p = 0; p < pairs.count; p++) if (pairs.weight[p]! >= options.minWeight) order.push(p);
+  order.sort((x, y) => pairs.weight[y]! - pairs.weight[x]! || x - y);
+  const clusterOf = new Int32Array(count);
+  for (let i = 0; i < count; i++) clusterOf[i] = i;
+  const taken = new Uint8Array(count);
+  let linked = 0;
+  let refused = 0;
+  for (const p of order) {
+    const a = pairs.left[p]!;
+    const b = pairs.right[p]!;
+    if (taken[a] === 1 || taken[b] === 1) {
+      refused++;
+      continue;
+    }
+    taken[a] = 1;
+    taken[b] = 1;
+    const first = Math.min(a, b);
+    clusterOf[a] = first;
+    clusterOf[b] = first;
+    linked++;
+  }
+  return { clusterOf, linked, refused };
+}

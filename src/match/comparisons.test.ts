@@ -47,12 +47,15 @@ describe('date comparison', () => {
     expect(parseDate('25/12/1978', 'mdy')).toEqual({ y: 1978, m: 12, d: 25 });
     expect(parseDate('not a date')).toBeUndefined();
   });
-  it('orders exact, typo or swapped day/month, two parts, two typos, near years, different', () => {
+  it('orders exact, typo or swapped day/month, year with month or day, month and day, two typos, near years, different', () => {
     expect(level('birthday', { birthday: '1978-12-11' }, { birthday: '12/11/1978' })).toBe('exact');
     expect(level('birthday', { birthday: '1978-12-11' }, { birthday: '1978-11-12' })).toBe('one typo or day and month swapped');
     expect(level('birthday', { birthday: '1978-12-11' }, { birthday: '1978-12-14' })).toBe('one typo or day and month swapped');
-    expect(level('birthday', { birthday: '1978-12-11' }, { birthday: '1952-12-11' })).toBe('two of year, month and day agree');
-    expect(level('birthday', { birthday: '1978-02-11' }, { birthday: '1978-10-11' })).toBe('two of year, month and day agree');
+    expect(level('birthday', { birthday: '1978-12-11' }, { birthday: '1952-12-11' })).toBe('month and day agree, year differs');
+    expect(level('birthday', { birthday: '1978-02-11' }, { birthday: '1978-10-11' })).toBe('year and month or day agree');
+    expect(level('birthday', { birthday: '1978-02-11' }, { birthday: '1978-02-27' })).toBe('year and month or day agree');
+    // Edits count on the numbers as written: day 2 and day 23 are one typo apart.
+    expect(level('birthday', { birthday: '1954-03-02' }, { birthday: '1954-03-23' })).toBe('one typo or day and month swapped');
     expect(level('birthday', { birthday: '1978-02-11' }, { birthday: '1976-03-11' })).toBe('two typos');
     expect(level('birthday', { birthday: '1978-02-11' }, { birthday: '1979-05-03' })).toBe('years within 5');
     expect(level('birthday', { birthday: '1978-02-11' }, { birthday: '1950-05-03' })).toBe('different');
@@ -71,6 +74,7 @@ describe('other comparisons', () => {
     expect(level('phone', { phone: '702-919-1300' }, { phone: '702-919-1030' })).toBe('one edit');
     expect(level('email', { email: 'Bob@Work.com' }, { email: 'bob@work.com' })).toBe('exact');
     expect(level('email', { email: 'bob@work.com' }, { email: 'bob@home.net' })).toBe('same user name');
+    expect(level('email', { email: '"Bob Smith" <Bob@Work.com>' }, { email: 'bob@work.com' })).toBe('exact');
     expect(level('address', { address: '123 Main St' }, { address: '123 main street' })).toBe('exact');
     expect(level('address', { address: '123 Main Street' }, { address: '123 Mian Street' })).toBe('same house number and similar street');
     expect(level('city', { city: 'Las Vegas' }, { city: 'Las Vegsa' })).toMatch(/^typo/);

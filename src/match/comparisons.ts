@@ -1,6 +1,7 @@
 import { areNicknames } from './nicknames.ts';
+import type { DateParts } from './normalise.ts';
 import type { ComparisonKind, Feature } from './prepare-record.ts';
-import { damerauLevenshtein, jaroWinkler } from './string-distance.ts';
+import { damerauLevenshtein, jaroWinkler, jaroWinklerAtLeast, withinOneEdit } from './string-distance.ts';
 
 /**
  * The ordered agreement levels of each comparison kind, strongest first; the last level is always
@@ -9,7 +10,7 @@ import { damerauLevenshtein, jaroWinkler } from './string-distance.ts';
  */
 export const LEVELS: Readonly<Record<ComparisonKind, readonly string[]>> = {
   name: ['exact', 'first and last names swapped', 'typo (Jaro-Winkler >= 0.95 or one edit)', 'nickname, same sound or shared word', 'similar (Jaro-Winkler >= 0.88)', 'initial agrees', 'different'],
-  date: ['exact', 'one typo or day and month swapped', 'two of year, month and day agree', 'two typos', 'years within 5', 'different'],
+  date: ['exact', 'one typo or day and month swapped', 'year and month or day agree', 'month and day agree, year differs', 'two typos', 'years within 5', 'different'],
   houseNumber: ['exact', 'one edit', 'different'],
   postcode: ['exact', 'one edit', 'same first three characters', 'different'],
   street: ['exact', 'typo (Jaro-Winkler >= 0.94 or one edit)', 'similar (shared words or Jaro-Winkler >= 0.85)', 'different'],
@@ -48,10 +49,32 @@ function nameLevel(a: Feature, b: Feature, partnerA: Feature | undefined, partne
   if (ca.length === 1 || cb.length === 1) return ca[0] === cb[0] ? 5 : 6;
   if (ca === cb) return 2;
   const jw = jaroWinkler(ca, cb);
-  if (jw >= 0.95 || (Math.min(ca.length, cb.length) >= 3 && damerauLevenshtein(ca, cb, 1) <= 1)) return 2;
+  if (jw >= 0.95 || (Math.min(ca.length, cb.length) >= 3 && withinOneEdit(ca, cb))) return 2;
   if (areNicknames(a.tokens![0]!, b.tokens![0]!) || phoneticAgree(a, b) || shareWord(a.tokens!, b.tokens!, 3)) return 3;
   if (jw >= 0.88) return 4;
   return 6;
+}
+
+/** Whether two date parts, written as numbers (day 2, day 23), are at most one typo apart. */
+function partsWithinOneEdit(a: number, b: number): boolean {
+  return a === b || withinOneEdit(String(a), String(b));
+}
+
+/**
+ * Typos between two dates written as YYYYMMDD: differing positions, an adjacent transposition
+ * counting one. Dates have a fixed width, so a typo replaces or swaps digits and never shifts
+ * the rest; counting positions is the edit distance for them, at a fraction of the cost. 3 means
+ * three or more.
+ */
+function digitEdits(a: string, b: string): number {
+  if (a.length !== b.length) return Math.min(damerauLevenshtein(a, b, 2), 3);
+  let edits = 0;
+  for (let i = 0; i < a.length; i++) {
+    if (a.charCodeAt(i) === b.charCodeAt(i)) continue;
+    if (i + 1 < a.length && a.charCodeAt(i) === b.charCodeAt(i + 1) && a.charCodeAt(i + 1) === b.charCodeAt(i) && a.charCodeAt(i) !== a.charCodeAt(i + 1)) i++;
+    if (++edits === 3) return 3;
+  }
+  return edits;
 }
 
 function dateLevel(a: Feature, b: Feature): number {
@@ -61,22 +84,48 @@ function dateLevel(a: Feature, b: Feature): number {
   const full = x.m > 0 && x.d > 0 && y.m > 0 && y.d > 0;
   if (full) {
     if (x.y === y.y && x.m === y.d && x.d === y.m) return 1;
-    const edits = damerauLevenshtein(a.v, b.v, 2);
+    const sameY = x.y === y.y;
+    const sameM = x.m === y.m;
+    const sameD = x.d === y.d;
+    const agree = (sameY ? 1 : 0) + (sameM ? 1 : 0) + (sameD ? 1 : 0);
+    if (agree === 2) {
+      // One part differs: one typo when that part is one edit away as written (day 2 and day
+      // 23) or the written dates are (day 02 and day 12).
+      const typo = !sameY ? partsWithinOneEdit(x.y, y.y) : !sameM ? partsWithinOneEdit(x.m, y.m) : partsWithinOneEdit(x.d, y.d);
+      if (typo || digitEdits(a.v, b.v) <= 1) return 1;
+      // One part wrong as a whole (a mistyped year, the day of another date) is the usual error.
+      // Which part differs matters: a day or a month agreeing by chance is rarer than a year.
+      return sameY ? 2 : 3;
+    }
+    // Two parts differ: as written in full (YYYYMMDD), a transposition across them is one
+    // typo, two differing digits are two.
+    const edits = digitEdits(a.v, b.v);
     if (edits <= 1) return 1;
-    // One part wrong as a whole (a mistyped year, the day of another date) is the usual error.
-    const agree = (x.y === y.y ? 1 : 0) + (x.m === y.m ? 1 : 0) + (x.d === y.d ? 1 : 0);
-    if (agree >= 2) return 2;
-    if (edits === 2) return 3;
+    if (edits === 2) return 4;
   } else if (x.y === y.y && (x.m === 0 || y.m === 0 || x.m === y.m) && (x.d === 0 || y.d === 0 || x.d === y.d)) {
-    // What both records know agrees, but one of them knows less: as good as two parts agreeing.
+    // What both records know agrees, but one of them knows less.
     return 2;
   }
-  return Math.abs(x.y - y.y) <= 5 ? 4 : 5;
+  return Math.abs(x.y - y.y) <= 5 ? 5 : 6;
+}
+
+/** Whether a and b have the same first `n` characters (both at least that long). */
+function samePrefix(a: string, b: string, n: number): boolean {
+  if (a.length < n || b.length < n) return false;
+  for (let i = 0; i < n; i++) if (a.charCodeAt(i) !== b.charCodeAt(i)) return false;
+  return true;
+}
+
+/** Whether a and b have the same last `n` characters (both at least that long). */
+function sameSuffix(a: string, b: string, n: number): boolean {
+  if (a.length < n || b.length < n) return false;
+  for (let i = 1; i <= n; i++) if (a.charCodeAt(a.length - i) !== b.charCodeAt(b.length - i)) return false;
+  return true;
 }
 
 function editLevels(a: string, b: string, levels: number): number {
   if (a === b) return 0;
-  return damerauLevenshtein(a, b, 1) <= 1 ? 1 : levels - 1;
+  return withinOneEdit(a, b) ? 1 : levels - 1;
 }
 
 /**
@@ -94,39 +143,39 @@ export function compareFeatures(kind: ComparisonKind, a: Feature, b: Feature, pa
       return editLevels(a.v, b.v, 3);
     case 'postcode':
       if (a.v === b.v) return 0;
-      if (damerauLevenshtein(a.v, b.v, 1) <= 1) return 1;
-      return a.v.length >= 4 && b.v.length >= 4 && a.v.slice(0, 3) === b.v.slice(0, 3) ? 2 : 3;
+      if (withinOneEdit(a.v, b.v)) return 1;
+      return a.v.length >= 4 && b.v.length >= 4 && samePrefix(a.v, b.v, 3) ? 2 : 3;
     case 'street': {
       if (a.v === b.v) return 0;
-      const jw = jaroWinkler(a.v, b.v);
-      if (jw >= 0.94 || damerauLevenshtein(a.v, b.v, 1) <= 1) return 1;
-      return jw >= 0.85 || wordOverlap(a.tokens!, b.tokens!) >= 0.5 ? 2 : 3;
+      if (withinOneEdit(a.v, b.v) || jaroWinklerAtLeast(a.v, b.v, 0.94)) return 1;
+      return wordOverlap(a.tokens!, b.tokens!) >= 0.5 || jaroWinklerAtLeast(a.v, b.v, 0.85) ? 2 : 3;
     }
     case 'address': {
       if (a.v === b.v) return 0;
-      if (a.number !== undefined && a.number === b.number && jaroWinkler(a.rest!, b.rest!) >= 0.9) return 1;
-      return jaroWinkler(a.v, b.v) >= 0.85 || wordOverlap(a.tokens!, b.tokens!) >= 0.5 ? 2 : 3;
+      if (a.number !== undefined && a.number === b.number && jaroWinklerAtLeast(a.rest!, b.rest!, 0.9)) return 1;
+      return wordOverlap(a.tokens!, b.tokens!) >= 0.5 || jaroWinklerAtLeast(a.v, b.v, 0.85) ? 2 : 3;
     }
     case 'city':
       if (a.v === b.v) return 0;
-      return jaroWinkler(a.v, b.v) >= 0.92 || damerauLevenshtein(a.v, b.v, 1) <= 1 ? 1 : 2;
+      return withinOneEdit(a.v, b.v) || jaroWinklerAtLeast(a.v, b.v, 0.92) ? 1 : 2;
     case 'category':
       return a.v === b.v ? 0 : 1;
     case 'email': {
       if (a.v === b.v) return 0;
-      if (damerauLevenshtein(a.v, b.v, 1) <= 1) return 1;
-      return a.v.slice(0, a.v.indexOf('@')) === b.v.slice(0, b.v.indexOf('@')) ? 2 : 3;
+      if (withinOneEdit(a.v, b.v)) return 1;
+      const at = a.v.indexOf('@');
+      return at === b.v.indexOf('@') && samePrefix(a.v, b.v, at) ? 2 : 3;
     }
     case 'phone': {
       if (a.v === b.v) return 0;
       const short = a.v.length <= b.v.length ? a.v : b.v;
       const long = short === a.v ? b.v : a.v;
-      if ((short.length >= 7 && long.endsWith(short)) || (short.length >= 9 && long.slice(-9) === short.slice(-9))) return 1;
-      return damerauLevenshtein(a.v, b.v, 1) <= 1 ? 2 : 3;
+      if ((short.length >= 7 && sameSuffix(long, short, short.length)) || (short.length >= 9 && sameSuffix(long, short, 9))) return 1;
+      return withinOneEdit(a.v, b.v) ? 2 : 3;
     }
     case 'text':
       if (a.v === b.v) return 0;
-      return jaroWinkler(a.v, b.v) >= 0.9 ? 1 : 2;
+      return jaroWinklerAtLeast(a.v, b.v, 0.9) ? 1 : 2;
     default: {
       const never: never = kind;
       throw new Error(`unknown comparison kind ${String(never)}`);

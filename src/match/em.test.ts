@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compressPatterns, expectationMaximisation } from './em.ts';
+import { compressPatterns, countPatterns, countPatternsByMask, expectationMaximisation, indexPatterns } from './em.ts';
 
 /**
  * A known case: three comparisons with two or three levels, pairs drawn from known m, u and λ.
@@ -70,6 +70,30 @@ describe('expectationMaximisation', () => {
     const patterns = compressPatterns(levels, width, () => true, count);
     const result = expectationMaximisation({ patterns, levelCounts: [2, 3, 3], fixed: new Set(), u, m, lambda: 0.1, population: count * 10, missing: 255 });
     expect(result.lambda).toBeCloseTo(lambda / 10, 2);
+  });
+
+  it('indexes patterns once and counts them per subset as compressPatterns does', () => {
+    const { levels, width, count } = draw();
+    const index = indexPatterns(levels, width, count, [2, 3, 3], 255);
+    const key = (ps: { levels: Uint8Array; count: number }[]) => new Map(ps.map((p) => [p.levels.join(','), p.count]));
+    expect(key(countPatterns(index))).toEqual(key(compressPatterns(levels, width, () => true, count)));
+    const masks = Uint32Array.from({ length: count }, (_, p) => (p % 3 === 0 ? 1 : 0) | (p % 2 === 0 ? 2 : 0));
+    const [odd, even] = countPatternsByMask(index, masks, 2);
+    expect(key(odd!)).toEqual(key(compressPatterns(levels, width, (p) => p % 3 === 0, count)));
+    expect(key(even!)).toEqual(key(compressPatterns(levels, width, (p) => p % 2 === 0, count)));
+  });
+
+  it('leans on the prior when few matches speak, on the data when many do', () => {
+    const { levels, width, count } = draw();
+    const all = compressPatterns(levels, width, () => true, count);
+    const few = compressPatterns(levels, width, (p) => p < 200, count);
+    const prior = [[0.5, 0.5], [1 / 3, 1 / 3, 1 / 3], [1 / 3, 1 / 3, 1 / 3]];
+    const run = (patterns: typeof all) =>
+      expectationMaximisation({ patterns, levelCounts: [2, 3, 3], fixed: new Set(), u, m, lambda: 0.1, missing: 255, prior, priorStrength: 50 });
+    // About 20 matches among 200 pairs against 50 pseudo-matches of 0.5: m of agreement falls
+    // well below 0.9; among 40,000 pairs (4,000 matches) the prior hardly moves it.
+    expect(run(few).m[0]![0]!).toBeLessThan(0.75);
+    expect(Math.abs(run(all).m[0]![0]! - 0.9)).toBeLessThan(0.03);
   });
 
   it('leaves fixed comparisons alone', () => {

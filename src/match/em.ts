@@ -28,6 +28,13 @@ export interface EmInput {
    */
   readonly population?: number;
   readonly missing: number;
+  /**
+   * Prior m per comparison and level and its strength in pseudo-matches (default none): each
+   * M-step adds `priorStrength × prior` to the expected counts, so a session with few matches
+   * (a file of a hundred records) leans on the prior and a large one on its data.
+   */
+  readonly prior?: readonly (readonly number[])[];
+  readonly priorStrength?: number;
   readonly maxIterations?: number;
   readonly tolerance?: number;
 }
@@ -53,6 +60,7 @@ export function expectationMaximisation(input: EmInput): EmResult {
   let m = input.m.map((row) => [...row]);
   let lambda = input.lambda;
   const logU = u.map((row) => row.map(Math.log));
+  const strength = input.prior === undefined ? 0 : (input.priorStrength ?? 0);
   let iterations = 0;
   let converged = false;
   let expectedMatches = 0;
@@ -85,6 +93,7 @@ export function expectationMaximisation(input: EmInput): EmResult {
       }
     }
     let delta = 0;
+    if (strength > 0) acc.forEach((row, c) => row.forEach((_, l) => (row[l]! += strength * input.prior![c]![l]!)));
     const next = acc.map((row, c) => {
       if (fixed.has(c)) return m[c]!;
       const sum = row.reduce((s, x) => s + x, 0);
@@ -121,4 +130,81 @@ export function compressPatterns(levels: Uint8Array, comparisons: number, select
     else hit.count++;
   }
   return [...counts.values()];
+}
+
+/** Every pair's pattern number and the distinct patterns (see `indexPatterns`). */
+export interface PatternIndex {
+  /** Pattern number of each pair. */
+  readonly of: Int32Array;
+  /** Levels of each distinct pattern. */
+  readonly levels: readonly Uint8Array[];
+}
+
+/**
+ * Numbers the distinct level vectors of `pairs` pairs (stride `comparisons`) once, so that EM
+ * sessions over subsets of the pairs count patterns with a pass over an integer array instead of
+ * building a string per pair and session. `levelCounts` bounds each comparison's levels (`missing`
+ * is one more); vectors are packed into one number when the product of those fits.
+ */
+export function indexPatterns(levels: Uint8Array, comparisons: number, pairs: number, levelCounts: readonly number[], missing: number): PatternIndex {
+  const of = new Int32Array(pairs);
+  const distinct: Uint8Array[] = [];
+  let space = 1;
+  for (const n of levelCounts) space *= n + 1;
+  const numeric = space <= 2 ** 52;
+  const numbering = new Map<number | string, number>();
+  for (let p = 0; p < pairs; p++) {
+    const base = p * comparisons;
+    let key: number | string;
+    if (numeric) {
+      let code = 0;
+      for (let c = 0; c < comparisons; c++) {
+        const l = levels[base + c]!;
+        code = code * (levelCounts[c]! + 1) + (l === missing ? levelCounts[c]! : l);
+      }
+      key = code;
+    } else key = String.fromCharCode(...levels.subarray(base, base + comparisons));
+    let id = numbering.get(key);
+    if (id === undefined) {
+      id = distinct.length;
+      numbering.set(key, id);
+      distinct.push(levels.slice(base, base + comparisons));
+    }
+    of[p] = id;
+  }
+  return { of, levels: distinct };
+}
+
+/** The patterns of the pairs `select` keeps, with counts, from an index. */
+export function countPatterns(index: PatternIndex, select?: (pair: number) => boolean): Pattern[] {
+  const counts = new Float64Array(index.levels.length);
+  if (select === undefined) for (let p = 0; p < index.of.length; p++) counts[index.of[p]!]!++;
+  else for (let p = 0; p < index.of.length; p++) if (select(p)) counts[index.of[p]!]!++;
+  const out: Pattern[] = [];
+  for (let k = 0; k < counts.length; k++) if (counts[k]! > 0) out.push({ levels: index.levels[k]!, count: counts[k]! });
+  return out;
+}
+
+/**
+ * The patterns of each of `groups` subsets of the pairs at once, subset g holding the pairs whose
+ * `masks` entry has bit g set (the blocking rules a pair satisfies): one pass over the pairs
+ * instead of one per subset.
+ */
+export function countPatternsByMask(index: PatternIndex, masks: Uint32Array, groups: number): Pattern[][] {
+  const width = index.levels.length;
+  const counts = Array.from({ length: groups }, () => new Float64Array(width));
+  for (let p = 0; p < index.of.length; p++) {
+    let mask = masks[p]!;
+    const k = index.of[p]!;
+    while (mask !== 0) {
+      const g = 31 - Math.clz32(mask & -mask);
+      if (g < groups) counts[g]![k]!++;
+      mask &= mask - 1;
+    }
+  }
+  return counts.map((row) => {
+    const out: Pattern[] = [];
+    for (let k = 0; k < width; k++) if (row[k]! > 0) out.push({ levels: index.levels[k]!, count: row[k]! });
+    return out;
+  });
 }

@@ -1,8 +1,8 @@
 import { describeRule } from './model.ts';
-import { clusterPairs } from './cluster.ts';
+import { clusterPairs, linkOneToOne } from './cluster.ts';
 import { openSession, type MatchData, type MatchSession } from './match-session.ts';
 import type { Model } from './model.ts';
-import { compareRecords, compileModel, pairWeight, probabilityToWeight } from './score.ts';
+import { compareRecords, compileModel, pairWeight, probabilityToWeight, tableWeigher } from './score.ts';
 import { TRAIN_DEFAULTS, openTrainingSession, trainSession, type TrainOptions } from './train.ts';
 
 export interface MatchOptions extends TrainOptions {
@@ -13,6 +13,12 @@ export interface MatchOptions extends TrainOptions {
    * probability below this (default 0.0001): the guard against chaining strangers.
    */
   readonly strangerProbability?: number;
+  /**
+   * Link: each record joins at most one record of the other file (default true for a link, where
+   * each file usually holds each person once); false clusters links like a dedupe (a record may
+   * gather several of the other file). Ignored for a dedupe.
+   */
+  readonly oneToOne?: boolean;
   /** Called as each stage starts, for progress reports. */
   readonly onStage?: (stage: 'prepare' | 'train' | 'score' | 'cluster') => void;
 }
@@ -31,8 +37,10 @@ export interface MatchResult {
   readonly candidatePairs: number;
   /** Candidate pairs at or above the model's threshold. */
   readonly pairsAboveThreshold: number;
-  /** Joins refused by the stranger guard. */
+  /** Joins refused by the stranger guard, or (one-to-one link) because a record was already linked. */
   readonly refusedJoins: number;
+  /** Whether the link was one-to-one. */
+  readonly oneToOne: boolean;
   readonly clusters: number;
   readonly blocking: {
     readonly rules: readonly { readonly rule: string; readonly pairs: number }[];
@@ -64,6 +72,7 @@ export function matchRecords(data: MatchData, options: MatchOptions = {}): Match
           dateOrder: given.dateOrder,
           rules: () => given.blocking,
           maxBlockSize: options.maxBlockSize ?? TRAIN_DEFAULTS.maxBlockSize,
+          maxPairsPerRecord: options.maxPairsPerRecord ?? TRAIN_DEFAULTS.maxPairsPerRecord,
         });
   const prepare = clock() - t;
   t = clock();
@@ -76,7 +85,8 @@ export function matchRecords(data: MatchData, options: MatchOptions = {}): Match
   const width = session.attributes.length;
   const { candidates, records } = session;
   const weight = new Float64Array(candidates.count);
-  for (let p = 0; p < candidates.count; p++) weight[p] = pairWeight(compiled, records[candidates.left[p]!]!, session.levels, p * width);
+  const weigh = tableWeigher(compiled, session.table);
+  for (let p = 0; p < candidates.count; p++) weight[p] = weigh(candidates.left[p]!, session.levels, p * width);
   const minWeight = probabilityToWeight(Math.min(Math.max(model.threshold, 1e-12), 1 - 1e-12));
   let above = 0;
   for (let p = 0; p < candidates.count; p++) if (weight[p]! >= minWeight) above++;
@@ -84,7 +94,9 @@ export function matchRecords(data: MatchData, options: MatchOptions = {}): Match
   t = clock();
   options.onStage?.('cluster');
   const row = new Uint8Array(width);
-  const clustered = clusterPairs(records.length, { left: candidates.left, right: candidates.right, weight, count: candidates.count }, {
+  const oneToOne = session.link && options.oneToOne !== false;
+  const scored = { left: candidates.left, right: candidates.right, weight, count: candidates.count };
+  const clustered = oneToOne ? linkOneToOne(records.length, scored, { minWeight }) : clusterPairs(records.length, scored, {
     minWeight,
     strangerWeight: probabilityToWeight(options.strangerProbability ?? 1e-4),
     pairWeight: (a, b) => {
@@ -103,6 +115,7 @@ export function matchRecords(data: MatchData, options: MatchOptions = {}): Match
     candidatePairs: candidates.count,
     pairsAboveThreshold: above,
     refusedJoins: clustered.refused,
+    oneToOne,
     clusters,
     blocking: { rules: candidates.rules.length > 0 ? candidates.rules : session.rules.map((r) => ({ rule: describeRule(r), pairs: 0 })), oversizedBlocks: candidates.oversizedBlocks, oversizedRecords: candidates.oversizedRecords },
     seconds: { prepare, train: trainSeconds, score, cluster },

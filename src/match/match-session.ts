@@ -1,9 +1,9 @@
 import type { ComparedAttribute, MatchInput } from './attributes.ts';
-import { findCandidates, type Candidates } from './blocking.ts';
+import { KeyParts, findCandidates, fitRulesToBudget, type Candidates } from './blocking.ts';
 import type { BlockingRule } from './model.ts';
 import type { DateOrder } from './normalise.ts';
-import { comparedAttributes, kindOf, prepareRecord, type ComparisonKind, type PreparedRecord } from './prepare-record.ts';
-import { compareRecords, namePartners } from './score.ts';
+import { comparedAttributes, featureCache, kindOf, prepareRecord, type ComparisonKind, type PreparedRecord } from './prepare-record.ts';
+import { featureTable, memoComparer, namePartners, type FeatureTable } from './score.ts';
 
 /** Records to dedupe (one list) or to link (two lists). */
 export type MatchData = readonly MatchInput[] | { readonly left: readonly MatchInput[]; readonly right: readonly MatchInput[] };
@@ -22,6 +22,10 @@ export interface MatchSession {
   readonly candidates: Candidates;
   /** Levels of candidate pair p at [p * attributes.length, (p + 1) * attributes.length). */
   readonly levels: Uint8Array;
+  /** The records' blocking key parts, for further blocking over the same records. */
+  readonly keyParts: KeyParts;
+  /** The records' features by number. */
+  readonly table: FeatureTable;
 }
 
 export interface SessionOptions {
@@ -30,7 +34,17 @@ export interface SessionOptions {
   readonly dateOrder: DateOrder;
   readonly rules: (attributes: readonly ComparedAttribute[]) => readonly BlockingRule[];
   readonly maxBlockSize: number;
+  /**
+   * Each rule may propose at most this many pairs per record, and at least `MIN_RULE_BUDGET`
+   * (default unlimited): rules over it get more key parts when `fitRules` (see
+   * `fitRulesToBudget`), and then lose their largest blocks (see `findCandidates`).
+   */
+  readonly maxPairsPerRecord?: number;
+  readonly fitRules?: boolean;
 }
+
+/** The smallest pair budget of a rule: inputs of up to a hundred thousand records block as they are. */
+export const MIN_RULE_BUDGET = 250_000;
 
 /** The attributes present in at least one record, in the matcher's order. */
 export function attributesOf(data: MatchData): ComparedAttribute[] {
@@ -47,27 +61,64 @@ export function attributesOf(data: MatchData): ComparedAttribute[] {
   return comparedAttributes(seen);
 }
 
+/** Records above which rules are fitted on an even sample of them (see `fitRules`). */
+const FIT_SAMPLE = 200_000;
+
+/**
+ * `fitRulesToBudget` over the records, or over an even sample of them when there are many: pairs
+ * in blocks grow with the square of the records, so a sample of s of n records measures a rule
+ * against the budget × (s/n)², and block sizes against maxBlockSize × s/n, at a fraction of the
+ * cost of trying each refinement on every record.
+ */
+function fitRules(
+  rules: readonly BlockingRule[],
+  records: readonly PreparedRecord[],
+  keyParts: KeyParts,
+  options: { readonly attributes: readonly ComparedAttribute[]; readonly side: Uint8Array; readonly link: boolean; readonly budget: number; readonly maxBlockSize: number },
+): BlockingRule[] {
+  const n = records.length;
+  if (n <= FIT_SAMPLE) return fitRulesToBudget(rules, keyParts, options);
+  const step = n / FIT_SAMPLE;
+  const sample: PreparedRecord[] = [];
+  for (let k = 0; k < FIT_SAMPLE; k++) sample.push(records[Math.floor(k * step)]!);
+  const share = sample.length / n;
+  return fitRulesToBudget(rules, new KeyParts(sample, options.attributes), {
+    ...options,
+    side: Uint8Array.from(sample, (r) => r.source),
+    budget: options.budget * share * share,
+    maxBlockSize: Math.max(2, options.maxBlockSize * share),
+  });
+}
+
 /** Prepares the records, finds candidate pairs and compares each of them. */
 export function openSession(data: MatchData, options: SessionOptions): MatchSession {
   const link = !Array.isArray(data);
   const attributes = options.attributes ?? attributesOf(data);
   if (attributes.length === 0) throw new Error('no attribute to compare: map at least one column to a matcher attribute');
-  const read = { dateOrder: options.dateOrder };
+  const read = { dateOrder: options.dateOrder, cache: featureCache(attributes) };
   const records: PreparedRecord[] = link
     ? [
         ...(data as { left: readonly MatchInput[] }).left.map((r) => prepareRecord(r, attributes, { ...read, source: 0 })),
         ...(data as { right: readonly MatchInput[] }).right.map((r) => prepareRecord(r, attributes, { ...read, source: 1 })),
       ]
     : (data as readonly MatchInput[]).map((r) => prepareRecord(r, attributes, read));
-  const rules = options.rules(attributes);
-  const candidates = findCandidates(records, attributes, rules, { link, maxBlockSize: options.maxBlockSize });
+  const table = featureTable(records, attributes.length);
+  const keyParts = new KeyParts(records, attributes, table);
+  const budget = options.maxPairsPerRecord === undefined ? undefined : Math.max(MIN_RULE_BUDGET, options.maxPairsPerRecord * records.length);
+  const side = Uint8Array.from(records, (r) => r.source);
+  const given = options.rules(attributes);
+  const rules = budget !== undefined && options.fitRules === true ? fitRules(given, records, keyParts, { attributes, side, link, budget, maxBlockSize: options.maxBlockSize }) : given;
+  const candidates = findCandidates(records, attributes, rules, {
+    link,
+    maxBlockSize: options.maxBlockSize,
+    keyParts,
+    ...(budget === undefined ? {} : { maxPairsPerRecord: budget / Math.max(records.length, 1) }),
+  });
   const kinds = attributes.map(kindOf);
   const partners = namePartners(attributes);
   const width = attributes.length;
   const levels = new Uint8Array(candidates.count * width);
-  const comparer = { kinds, partners };
-  for (let p = 0; p < candidates.count; p++) {
-    compareRecords(comparer, records[candidates.left[p]!]!, records[candidates.right[p]!]!, levels, p * width);
-  }
-  return { link, attributes, kinds, partners, records, rules, candidates, levels };
+  const compare = memoComparer({ kinds, partners }, table);
+  for (let p = 0; p < candidates.count; p++) compare(candidates.left[p]!, candidates.right[p]!, levels, p * width);
+  return { link, attributes, kinds, partners, records, rules, candidates, levels, keyParts, table };
 }

@@ -5,7 +5,8 @@ import type { DateOrder } from './normalise.ts';
 import { kindOf, type ComparisonKind } from './prepare-record.ts';
 
 export const MODEL_FORMAT = 'kith.match-model' as const;
-export const MODEL_FORMAT_VERSION = 1 as const;
+/** 2: dates have seven levels (which part of a date differs is a level of its own). */
+export const MODEL_FORMAT_VERSION = 2 as const;
 
 /** One agreement level: the probability of seeing it among matches (m) and non-matches (u). */
 export interface LevelModel {
@@ -32,9 +33,13 @@ export interface ComparisonModel {
   readonly termFrequencies?: TermFrequencies;
 }
 
-/** How a blocking key is derived from an attribute's normalised value. */
-export type BlockingTransform = 'exact' | 'phonetic' | 'initial' | 'year';
-export const BLOCKING_TRANSFORMS: readonly BlockingTransform[] = ['exact', 'phonetic', 'initial', 'year'];
+/**
+ * How a blocking key is derived from an attribute's normalised value: the value itself, its
+ * Double Metaphone code (names), its first character, its first three characters (`prefix`,
+ * without spaces), a date's year, or a date's month and day (`monthDay`: finds a mistyped year).
+ */
+export type BlockingTransform = 'exact' | 'phonetic' | 'initial' | 'prefix' | 'year' | 'monthDay';
+export const BLOCKING_TRANSFORMS: readonly BlockingTransform[] = ['exact', 'phonetic', 'initial', 'prefix', 'year', 'monthDay'];
 
 export interface BlockingKeyPart {
   readonly attribute: ComparedAttribute;

@@ -80,6 +80,8 @@ export interface Feature {
   /** The house number at the start of an address line, and the rest of the line. */
   readonly number?: string;
   readonly rest?: string;
+  /** A number unique among the features of one `FeatureCache` (set for cached features only). */
+  readonly id?: number;
 }
 
 /** A record ready to compare: its features in the order of the model's comparisons. */
@@ -140,17 +142,80 @@ export interface ReadOptions {
 }
 
 /**
+ * Features already made, per compared attribute: records that share a value share one numbered
+ * Feature object, so a million records with a few thousand first names normalise and encode
+ * (Double Metaphone) each name once, hold it once in memory, and comparisons, blocking and term
+ * frequencies can tell equal values by identity and count them by number. Attributes whose raw
+ * values repeat are also looked up by raw value before any normalising. Made for one list of
+ * attributes and one date order.
+ */
+export interface FeatureCache {
+  readonly byAttribute: Map<string, Feature | undefined>[];
+  /** Cached features by normalised value (several raw spellings, one feature), per attribute. */
+  readonly byValue: Map<string, Feature>[];
+  next: number;
+}
+
+/** Attributes whose values repeat enough for a cache to pay (not emails, phones or free text). */
+const CACHED = new Set<ComparedAttribute>(['firstName', 'middleName', 'lastName', 'birthday', 'gender', 'streetNumber', 'street', 'city', 'postalCode', 'state', 'country']);
+
+/** An empty cache for `attributes`. */
+export function featureCache(attributes: readonly ComparedAttribute[]): FeatureCache {
+  return { byAttribute: attributes.map(() => new Map()), byValue: attributes.map(() => new Map()), next: 0 };
+}
+
+/** The raw text a cached attribute's feature depends on, or undefined when it cannot be cached. */
+function rawKey(attribute: ComparedAttribute, values: MatchInput['values']): string | undefined {
+  if (!CACHED.has(attribute)) return undefined;
+  switch (attribute) {
+    case 'firstName':
+    case 'middleName':
+    case 'lastName':
+      // A full name feeds every name part; such records are not cached.
+      return values.fullName === undefined ? (values[attribute] ?? '') : undefined;
+    case 'birthday':
+      return values.birthday !== undefined ? values.birthday : `\u0000${values.birthYear ?? ''}/${values.birthMonth ?? ''}/${values.birthDay ?? ''}`;
+    default:
+      return values[attribute] ?? '';
+  }
+}
+
+/**
  * Normalises one input record into the features of `attributes` (the model's comparisons, in
  * order). A value that cannot be read (an unparseable date, an email without `@`) is missing.
  */
 export function prepareRecord(
   input: MatchInput,
   attributes: readonly ComparedAttribute[],
-  options: ReadOptions & { readonly source?: 0 | 1 },
+  options: ReadOptions & { readonly source?: 0 | 1; readonly cache?: FeatureCache },
 ): PreparedRecord {
   const values = input.values;
   let names: ReturnType<typeof nameParts> | undefined;
-  const features = attributes.map((attribute): Feature | undefined => {
+  const cache = options.cache;
+  const features = attributes.map((attribute, c): Feature | undefined => {
+    if (cache === undefined) return makeFeature(attribute);
+    const key = rawKey(attribute, values);
+    // Values that rarely repeat (emails, phones, addresses) are made every time, then numbered.
+    if (key === undefined) return numbered(c, makeFeature(attribute));
+    const map = cache.byAttribute[c]!;
+    if (map.has(key)) return map.get(key);
+    const made = numbered(c, makeFeature(attribute));
+    map.set(key, made);
+    return made;
+  });
+
+  /** The cache's feature for a value ("Smith" and "SMITH" are one value: one feature, one id). */
+  function numbered(c: number, made: Feature | undefined): Feature | undefined {
+    if (made === undefined || cache === undefined) return made;
+    const same = cache.byValue[c]!.get(made.v);
+    if (same !== undefined) return same;
+    const fresh = { ...made, id: cache.next++ };
+    cache.byValue[c]!.set(made.v, fresh);
+    return fresh;
+  }
+  return { id: input.id, source: options.source ?? 0, features };
+
+  function makeFeature(attribute: ComparedAttribute): Feature | undefined {
     switch (attribute) {
       case 'firstName':
         return nameFeature((names ??= nameParts(values)).first);
@@ -183,8 +248,7 @@ export function prepareRecord(
       default:
         return tokenised(normaliseText(values[attribute as Attribute]));
     }
-  });
-  return { id: input.id, source: options.source ?? 0, features };
+  }
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { ComparedAttribute, MatchInput } from './attributes.ts';
 import { compareFeatures } from './comparisons.ts';
 import type { Model } from './model.ts';
-import { prepareRecord, type ComparisonKind, type PreparedRecord } from './prepare-record.ts';
+import { prepareRecord, type ComparisonKind, type Feature, type PreparedRecord } from './prepare-record.ts';
 
 /** Level code for "a value is missing on one side": the comparison contributes nothing. */
 export const NULL_LEVEL = 255;
@@ -73,6 +73,131 @@ export function compareRecords(compiled: Pick<CompiledModel, 'kinds' | 'partners
 }
 
 /**
+ * Remembered levels of pairs of numbered features: a direct-mapped cache over typed arrays (one
+ * slot per hash; a newer pair evicts an older one), so a lookup is one read whether the pair is
+ * there or not, and the cache never fills up.
+ */
+class LevelMemo {
+  private readonly a: Int32Array;
+  private readonly b: Int32Array;
+  private readonly level: Uint8Array;
+  private readonly mask: number;
+  constructor(bits: number) {
+    this.a = new Int32Array(1 << bits).fill(-1);
+    this.b = new Int32Array(1 << bits);
+    this.level = new Uint8Array(1 << bits);
+    this.mask = (1 << bits) - 1;
+  }
+  private slot(x: number, y: number): number {
+    return (Math.imul(x, 0x9e3779b1) ^ Math.imul(y, 0x85ebca6b) ^ (y >>> 11)) & this.mask;
+  }
+  /** The remembered level, or -1; `x < y`. */
+  get(x: number, y: number): number {
+    const h = this.slot(x, y);
+    return this.a[h] === x && this.b[h] === y ? this.level[h]! : -1;
+  }
+  set(x: number, y: number, level: number): void {
+    const h = this.slot(x, y);
+    this.a[h] = x;
+    this.b[h] = y;
+    this.level[h] = level;
+  }
+}
+
+/** Kinds whose levels cost string distances and whose values repeat: worth remembering. */
+const MEMO_KINDS = new Set<ComparisonKind>(['name', 'street', 'city', 'text']);
+
+/**
+ * Records laid out for comparing many pairs: every record's feature numbers in one array (record
+ * i's comparison c at i × width + c, -1 when missing) and the features by number. Comparing by
+ * number settles missing and equal values without reading a feature, which for a million
+ * records is most of the cost (each feature read is a cache miss).
+ */
+export interface FeatureTable {
+  readonly width: number;
+  readonly ids: Int32Array;
+  readonly byId: readonly (Feature | undefined)[];
+}
+
+/** The feature table of records whose features are all numbered (one `FeatureCache`). */
+export function featureTable(records: readonly PreparedRecord[], width: number): FeatureTable {
+  const ids = new Int32Array(records.length * width).fill(-1);
+  const byId: (Feature | undefined)[] = [];
+  for (let i = 0; i < records.length; i++) {
+    const f = records[i]!.features;
+    for (let c = 0; c < width; c++) {
+      const x = f[c];
+      if (x === undefined) continue;
+      if (x.id === undefined) throw new Error('featureTable: records must be prepared with a feature cache');
+      ids[i * width + c] = x.id;
+      byId[x.id] = x;
+    }
+  }
+  return { width, ids, byId };
+}
+
+/**
+ * A comparer for many pairs of one feature table (see `compareRecords` for the levels): missing
+ * and equal values are settled by number, and the level of two names, streets or cities is
+ * computed once and remembered, so the string distances between "Jon" and "John" run once per
+ * run, not once per pair of records carrying them. First and last names swapped depend on the
+ * records' other name as well; that check runs every time, before the remembered part.
+ */
+export function memoComparer(compiled: Pick<CompiledModel, 'kinds' | 'partners'>, table: FeatureTable): (i: number, j: number, out: Uint8Array, offset: number) => void {
+  const kinds = compiled.kinds;
+  const partners = compiled.partners;
+  const width = kinds.length;
+  const { ids, byId } = table;
+  const memos = kinds.map((k) => (MEMO_KINDS.has(k) ? new LevelMemo(20) : undefined));
+  return (i, j, out, offset) => {
+    const oa = i * width;
+    const ob = j * width;
+    for (let c = 0; c < width; c++) {
+      const ix = ids[oa + c]!;
+      const iy = ids[ob + c]!;
+      if (ix < 0 || iy < 0) {
+        out[offset + c] = NULL_LEVEL;
+        continue;
+      }
+      if (ix === iy) {
+        out[offset + c] = 0;
+        continue;
+      }
+      const kind = kinds[c]!;
+      const p = partners[c]!;
+      if (p >= 0) {
+        // Swapped first and last names: this name is the other record's other name and back.
+        const pa = ids[oa + p]!;
+        const pb = ids[ob + p]!;
+        if (pa >= 0 && pb >= 0) {
+          const x = byId[ix]!;
+          const y = byId[iy]!;
+          const xa = byId[pa]!;
+          const yb = byId[pb]!;
+          if (x.v === yb.v && y.v === xa.v) {
+            out[offset + c] = compareFeatures(kind, x, y, xa, yb);
+            continue;
+          }
+        }
+      }
+      const memo = memos[c];
+      if (memo === undefined) {
+        out[offset + c] = compareFeatures(kind, byId[ix]!, byId[iy]!);
+        continue;
+      }
+      const lo = ix < iy ? ix : iy;
+      const hi = ix < iy ? iy : ix;
+      let level = memo.get(lo, hi);
+      if (level < 0) {
+        level = compareFeatures(kind, byId[ix]!, byId[iy]!);
+        memo.set(lo, hi, level);
+      }
+      out[offset + c] = level;
+    }
+  };
+}
+
+/**
  * The weight of the exact level of comparison `c` for value `value`: log2(m / tf(value)) when the
  * model has term frequencies for it, else the level's plain weight.
  */
@@ -93,6 +218,35 @@ export function pairWeight(compiled: CompiledModel, a: PreparedRecord, levels: U
     w += level === 0 ? exactWeight(compiled, c, a.features[c]!.v) : compiled.weights[c]![level]!;
   }
   return w;
+}
+
+/**
+ * `pairWeight` for many pairs of one feature table: the exact level's term-frequency weight is
+ * worked out once per value (by feature number) instead of once per pair.
+ */
+export function tableWeigher(compiled: CompiledModel, table: FeatureTable): (left: number, levels: Uint8Array, offset: number) => number {
+  const width = compiled.kinds.length;
+  const exact = new Map<number, number>();
+  return (left, levels, offset) => {
+    let w = compiled.prior;
+    for (let c = 0; c < width; c++) {
+      const level = levels[offset + c]!;
+      if (level === NULL_LEVEL) continue;
+      if (level !== 0) {
+        w += compiled.weights[c]![level]!;
+        continue;
+      }
+      if (compiled.frequencies[c] === undefined) {
+        w += compiled.weights[c]![0]!;
+        continue;
+      }
+      const id = table.ids[left * table.width + c]!;
+      let x = exact.get(id);
+      if (x === undefined) exact.set(id, (x = exactWeight(compiled, c, table.byId[id]!.v)));
+      w += x;
+    }
+    return w;
+  };
 }
 
 /** Match weight (log2 of the odds) → probability. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { damerauLevenshtein, jaroWinkler } from './string-distance.ts';
+import { damerauLevenshtein, jaroWinkler, jaroWinklerAtLeast, withinOneEdit } from './string-distance.ts';
 
 describe('jaroWinkler', () => {
   it('gives the published values (Winkler 1990)', () => {
@@ -32,5 +32,15 @@ describe('damerauLevenshtein', () => {
   it('stops early above max', () => {
     expect(damerauLevenshtein('abcdef', 'uvwxyz', 1)).toBe(2);
     expect(damerauLevenshtein('a', 'abcdef', 2)).toBe(3);
+  });
+});
+
+describe('fast checks agree with the full measures', () => {
+  const words = ['smith', 'smyth', 'smtih', 'smithe', 'mith', 'kitten', 'sitting', '', 'a', 'ab', 'ba', 'abc', 'acb', 'bac', 'ca', 'main street', 'mian street', 'main stret', '12 main street', '21 main street', 'müller', 'mueller'];
+  it('withinOneEdit is damerauLevenshtein(a, b, 1) <= 1', () => {
+    for (const a of words) for (const b of words) expect(withinOneEdit(a, b), `${a} / ${b}`).toBe(damerauLevenshtein(a, b, 1) <= 1);
+  });
+  it('jaroWinklerAtLeast is jaroWinkler(a, b) >= t', () => {
+    for (const t of [0.5, 0.85, 0.9, 0.95]) for (const a of words) for (const b of words) expect(jaroWinklerAtLeast(a, b, t), `${a} / ${b} ≥ ${t}`).toBe(jaroWinkler(a, b) >= t);
   });
 });

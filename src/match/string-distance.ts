@@ -98,3 +98,70 @@ export function damerauLevenshtein(a: string, b: string, max = Number.POSITIVE_I
   }
   return prev[lb]!;
 }
+
+/** Whether a[from..] and b[from + shift..] are equal to their ends (shift 0 or ±1 in length). */
+function tailsEqual(a: string, i: number, b: string, j: number): boolean {
+  if (a.length - i !== b.length - j) return false;
+  for (; i < a.length; i++, j++) if (a.charCodeAt(i) !== b.charCodeAt(j)) return false;
+  return true;
+}
+
+/**
+ * Whether the Damerau–Levenshtein (optimal string alignment) distance is at most 1, in one pass
+ * without a table: `damerauLevenshtein(a, b, 1) <= 1`, many times faster, for the comparisons'
+ * "one edit" levels that most pairs (different values) fail at the first differing character.
+ */
+export function withinOneEdit(a: string, b: string): boolean {
+  if (a === b) return true;
+  const la = a.length;
+  const lb = b.length;
+  if (la - lb > 1 || lb - la > 1) return false;
+  let i = 0;
+  const n = Math.min(la, lb);
+  while (i < n && a.charCodeAt(i) === b.charCodeAt(i)) i++;
+  if (la === lb) {
+    if (tailsEqual(a, i + 1, b, i + 1)) return true;
+    return i + 1 < la && a.charCodeAt(i) === b.charCodeAt(i + 1) && a.charCodeAt(i + 1) === b.charCodeAt(i) && tailsEqual(a, i + 2, b, i + 2);
+  }
+  return la > lb ? tailsEqual(a, i + 1, b, i) : tailsEqual(a, i, b, i + 1);
+}
+
+const counts = new Int32Array(128);
+
+/**
+ * Whether `jaroWinkler(a, b) >= threshold`, skipping the computation when a bound on the number
+ * of common characters (a multiset intersection, ignoring the match window) already rules it out.
+ * Most candidate pairs differ outright, and the bound costs a pass over each string.
+ */
+export function jaroWinklerAtLeast(a: string, b: string, threshold: number): boolean {
+  if (a === b) return true;
+  const la = a.length;
+  const lb = b.length;
+  if (la === 0 || lb === 0) return threshold <= 0;
+  let common = 0;
+  let plain = true;
+  for (let i = 0; i < la; i++) {
+    const c = a.charCodeAt(i);
+    if (c >= 128) {
+      plain = false;
+      break;
+    }
+    counts[c]!++;
+  }
+  if (plain) {
+    for (let j = 0; j < lb; j++) {
+      const c = b.charCodeAt(j);
+      if (c < 128 && counts[c]! > 0) {
+        counts[c]!--;
+        common++;
+      }
+    }
+  }
+  counts.fill(0);
+  if (plain) {
+    // Transpositions only lower Jaro; the prefix bonus at most adds 0.4 of what is missing.
+    const jaroBound = (common / la + common / lb + 1) / 3;
+    if (jaroBound + 0.4 * (1 - jaroBound) < threshold) return false;
+  }
+  return jaroWinkler(a, b) >= threshold;
+}

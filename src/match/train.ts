@@ -1,8 +1,8 @@
 import type { ComparedAttribute } from './attributes.ts';
-import { defaultBlockingRules, findCandidates, partValue, ruleMasks } from './blocking.ts';
+import { defaultBlockingRules, findCandidates, ruleMasks } from './blocking.ts';
 import { compareFeatures } from './comparisons.ts';
 import { LEVELS } from './comparisons.ts';
-import { compressPatterns, expectationMaximisation } from './em.ts';
+import { countPatterns, countPatternsByMask, expectationMaximisation, indexPatterns, type PatternIndex } from './em.ts';
 import { openSession, type MatchData, type MatchSession } from './match-session.ts';
 import {
   MODEL_FORMAT,
@@ -16,7 +16,7 @@ import {
   type TrainingSummary,
 } from './model.ts';
 import type { DateOrder } from './normalise.ts';
-import type { ComparisonKind } from './prepare-record.ts';
+import type { ComparisonKind, Feature } from './prepare-record.ts';
 import type { BlockingKeyPart } from './model.ts';
 import { NULL_LEVEL, compareRecords, compileModel, pairWeight } from './score.ts';
 
@@ -48,6 +48,11 @@ export interface TrainOptions {
   readonly deterministicRecall?: number;
   /** Blocks with more records are skipped; default 500. */
   readonly maxBlockSize?: number;
+  /**
+   * Pair budget of each blocking rule, per record (at least 250,000 pairs); default 2. Default
+   * rules over it are tightened, then any rule's largest blocks are skipped.
+   */
+  readonly maxPairsPerRecord?: number;
   /** When the model was trained (for reproducible documents in tests); default now. */
   readonly now?: Date;
 }
@@ -60,6 +65,7 @@ export const TRAIN_DEFAULTS = {
   seed: 1,
   deterministicRecall: 0.8,
   maxBlockSize: 500,
+  maxPairsPerRecord: 2,
 };
 
 /** mulberry32: tiny, seedable and the same on every platform. */
@@ -96,48 +102,59 @@ const TF_MAX_VALUES = 10_000;
  */
 function termFrequencies(session: MatchSession): { tables: TermFrequencies[]; exactU: number[] } {
   const { a, b } = sides(session);
-  return session.attributes.map((_, c) => {
-    const countA = new Map<string, number>();
-    const countB = new Map<string, number>();
-    let na = 0;
-    let nb = 0;
-    for (const i of a) {
-      const v = session.records[i]!.features[c]?.v;
-      if (v !== undefined) {
-        countA.set(v, (countA.get(v) ?? 0) + 1);
-        na++;
+  const tables: TermFrequencies[] = [];
+  const exactU: number[] = [];
+  session.attributes.forEach((_, c) => {
+    // Values are counted by feature number (records of a session share numbered features);
+    // a feature without a number is counted under a number of its own.
+    const numberOf = new Map<Feature, number>();
+    const features: Feature[] = [];
+    const idOf = (f: Feature): number => {
+      if (f.id !== undefined) return f.id;
+      let k = numberOf.get(f);
+      if (k === undefined) numberOf.set(f, (k = -1 - numberOf.size));
+      return k;
+    };
+    const count = (indexes: readonly number[]): { counts: Map<number, number>; present: number } => {
+      const counts = new Map<number, number>();
+      let present = 0;
+      for (const i of indexes) {
+        const f = session.records[i]!.features[c];
+        if (f === undefined) continue;
+        present++;
+        const k = idOf(f);
+        const n = counts.get(k);
+        if (n === undefined) {
+          counts.set(k, 1);
+          features[k < 0 ? 1e9 - k : k] = f;
+        } else counts.set(k, n + 1);
       }
-    }
-    if (session.link) {
-      for (const i of b) {
-        const v = session.records[i]!.features[c]?.v;
-        if (v !== undefined) {
-          countB.set(v, (countB.get(v) ?? 0) + 1);
-          nb++;
-        }
-      }
-    }
+      return { counts, present };
+    };
+    const { counts: countA, present: na } = count(a);
+    const { counts: countB, present: nb } = session.link ? count(b) : { counts: new Map<number, number>(), present: 0 };
     let agree = 0;
-    if (session.link) for (const [v, x] of countA) agree += x * (countB.get(v) ?? 0);
+    if (session.link) for (const [k, x] of countA) agree += x * (countB.get(k) ?? 0);
     else for (const x of countA.values()) agree += x * (x - 1);
     const pairs = session.link ? na * nb : na * (na - 1);
-    const all = new Map(countA);
-    for (const [v, x] of countB) all.set(v, (all.get(v) ?? 0) + x);
+    // Only values seen at least twice are kept (emails and phones of a million records are a
+    // million values seen once).
+    const frequent: [string, number][] = [];
+    const featureOf = (k: number): Feature => features[k < 0 ? 1e9 - k : k]!;
+    for (const [k, x] of countA) {
+      const n = x + (countB.get(k) ?? 0);
+      if (n >= 2) frequent.push([featureOf(k).v, n]);
+    }
+    for (const [k, x] of countB) if (!countA.has(k) && x >= 2) frequent.push([featureOf(k).v, x]);
     const total = Math.max(na + nb, 1);
-    const frequent = [...all].filter(([, n]) => n >= 2).sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : 1));
+    frequent.sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : 1));
     const kept = frequent.slice(0, TF_MAX_VALUES);
     const otherCount = frequent.length > TF_MAX_VALUES ? kept[kept.length - 1]![1] : 1;
+    tables.push({ total, otherCount, counts: Object.fromEntries(kept) });
     // The same value shared by no pair still has a u: half a pair's worth, rather than zero.
-    const exactU = pairs > 0 ? Math.max(agree, 0.5) / pairs : 0.5;
-    return { table: { total, otherCount, counts: Object.fromEntries(kept) }, exactU };
-  }).reduce(
-    (acc, x) => {
-      acc.tables.push(x.table);
-      acc.exactU.push(x.exactU);
-      return acc;
-    },
-    { tables: [] as TermFrequencies[], exactU: [] as number[] },
-  );
+    exactU.push(pairs > 0 ? Math.max(agree, 0.5) / pairs : 0.5);
+  });
+  return { tables, exactU };
 }
 
 /**
@@ -177,12 +194,34 @@ function estimateU(session: MatchSession, exactU: readonly number[], randomPairs
   return { u, sampled };
 }
 
-/** Starting m: most matches agree exactly, few are "different". */
+/**
+ * What m looks like in ordinary person data, per comparison kind (levels as in LEVELS): most
+ * records of one person agree exactly, some carry a typo or a variant, few disagree outright.
+ * EM starts here, and every session's estimate is pulled towards it by `PRIOR_STRENGTH`
+ * pseudo-matches: enough to keep a file of a hundred records from absurd weights (EM over a
+ * dozen matches can decide that agreeing on a first name is evidence against a match), too
+ * little to matter when thousands of matches speak.
+ */
+const PRIOR_M: Readonly<Record<ComparisonKind, readonly number[]>> = {
+  name: [0.75, 0.01, 0.08, 0.06, 0.03, 0.02, 0.05],
+  date: [0.8, 0.08, 0.04, 0.02, 0.02, 0.02, 0.02],
+  houseNumber: [0.85, 0.05, 0.1],
+  postcode: [0.8, 0.05, 0.05, 0.1],
+  street: [0.75, 0.1, 0.05, 0.1],
+  address: [0.6, 0.15, 0.1, 0.15],
+  city: [0.8, 0.08, 0.12],
+  category: [0.9, 0.1],
+  email: [0.75, 0.03, 0.05, 0.17],
+  phone: [0.7, 0.1, 0.03, 0.17],
+  identifier: [0.9, 0.05, 0.05],
+  text: [0.7, 0.1, 0.2],
+};
+
+/** Pseudo-matches of prior per EM session (see PRIOR_M). */
+const PRIOR_STRENGTH = 10;
+
 function initialM(kind: ComparisonKind): number[] {
-  const n = LEVELS[kind].length;
-  if (n === 2) return [0.9, 0.1];
-  const middle = 0.25 / (n - 2);
-  return [0.7, ...new Array<number>(n - 2).fill(middle), 0.05];
+  return [...PRIOR_M[kind]];
 }
 
 /**
@@ -204,11 +243,14 @@ function deterministicLambda(session: MatchSession, recall: number): { lambda: n
   exact('phone');
   exact('nationalId');
   if (rules.length === 0) exact(...session.attributes);
-  const found = findCandidates(session.records, session.attributes, rules, { link: session.link, maxBlockSize: Number.POSITIVE_INFINITY });
+  const found = findCandidates(session.records, session.attributes, rules, { link: session.link, maxBlockSize: Number.POSITIVE_INFINITY, keyParts: session.keyParts });
   const possible = Math.max(totalPairs(session), 1);
   const lambda = Math.max(found.count, 1) / recall / possible;
   return { lambda: Math.min(Math.max(lambda, 1e-12), 0.5), pairs: found.count };
 }
+
+/** The level of the name comparison that means "first and last names swapped". */
+const SWAPPED_LEVEL = 1;
 
 /** Random pairs drawn to estimate u given agreement on a key part (see `conditionalU`). */
 const CONDITIONAL_SAMPLES = 20_000;
@@ -220,18 +262,15 @@ const CONDITIONAL_SAMPLES = 20_000;
  * often than random pairs do, so EM over them needs this u, not the unconditional one.
  */
 function conditionalU(session: MatchSession, c: number, part: BlockingKeyPart, fallback: readonly number[], seed: number): number[] {
-  const groups = new Map<string, { a: number[]; b: number[] }>();
-  session.records.forEach((r, i) => {
-    const key = partValue(part, r.features[c]);
-    if (key === undefined) return;
-    let g = groups.get(key);
-    if (g === undefined) {
-      g = { a: [], b: [] };
-      groups.set(key, g);
-    }
-    (session.link && r.source === 1 ? g.b : g.a).push(i);
-  });
-  const list = [...groups.values()].filter((g) => (session.link ? g.a.length * g.b.length : g.a.length * (g.a.length - 1)) > 0);
+  const blocks = session.keyParts.blocks({ parts: [part] });
+  const groups: { a: number[]; b: number[] }[] = Array.from({ length: blocks.count }, () => ({ a: [], b: [] }));
+  for (let i = 0; i < blocks.ids.length; i++) {
+    const k = blocks.ids[i]!;
+    if (k < 0) continue;
+    const g = groups[k]!;
+    (session.link && session.records[i]!.source === 1 ? g.b : g.a).push(i);
+  }
+  const list = groups.filter((g) => (session.link ? g.a.length * g.b.length : g.a.length * (g.a.length - 1)) > 0);
   const cumulative = new Float64Array(list.length);
   let total = 0;
   list.forEach((g, k) => {
@@ -272,19 +311,19 @@ function conditionalU(session: MatchSession, c: number, part: BlockingKeyPart, f
  * m by EM, one session per blocking rule (as Splink does). A rule's pairs agree on its key parts
  * by construction: an attribute it takes exactly is left out of the session; one it takes through
  * a looser key (phonetic code, year, initial) stays in with its u measured among pairs sharing
- * that key, so the session keeps enough comparisons to tell matches apart. Each m is the average
- * of the sessions whose rule does not use that attribute, weighted by their expected matches.
+ * that key, so the session keeps enough comparisons to tell matches apart. Each m combines the
+ * sessions whose rule does not use that attribute (see `combineSessions`).
  */
-function emSessions(session: MatchSession, u: readonly (readonly number[])[], seed: number): { m: number[][]; sessions: TrainingSummary['emSessions'] } {
+function emSessions(session: MatchSession, u: readonly (readonly number[])[], seed: number, index: PatternIndex): { m: number[][]; sessions: TrainingSummary['emSessions'] } {
   const width = session.attributes.length;
   const masks = ruleMasks(session.records, session.attributes, session.rules, session.candidates);
-  const sum = session.kinds.map((k) => new Array<number>(LEVELS[k].length).fill(0));
-  const weight = new Array<number>(width).fill(0);
   const summary: { rule: string; pairs: number; iterations: number; converged: boolean }[] = [];
   const conditional = new Map<string, number[]>();
+  const estimates = session.kinds.map((): number[][] => []);
+  const weights = session.kinds.map((): number[] => []);
+  const byRule = countPatternsByMask(index, masks, Math.min(session.rules.length, 32));
   session.rules.forEach((rule, r) => {
     if (r >= 32) return;
-    const bit = 1 << r;
     const fixed = new Set<number>();
     const used = new Set<number>();
     const sessionU = u.map((row) => [...row]);
@@ -303,7 +342,7 @@ function emSessions(session: MatchSession, u: readonly (readonly number[])[], se
       }
       sessionU[c] = cu;
     }
-    const patterns = compressPatterns(session.levels, width, (p) => (masks[p]! & bit) !== 0, session.candidates.count);
+    const patterns = byRule[r]!;
     const pairs = patterns.reduce((s, p) => s + p.count, 0);
     if (pairs === 0) return;
     const result = expectationMaximisation({
@@ -312,6 +351,8 @@ function emSessions(session: MatchSession, u: readonly (readonly number[])[], se
       fixed,
       u: sessionU,
       m: session.kinds.map(initialM),
+      prior: session.kinds.map(initialM),
+      priorStrength: PRIOR_STRENGTH,
       lambda: 0.1,
       missing: NULL_LEVEL,
     });
@@ -320,37 +361,119 @@ function emSessions(session: MatchSession, u: readonly (readonly number[])[], se
       if (used.has(c)) continue;
       // A session without any pair where this attribute is present says nothing about it.
       if (!patterns.some((p) => p.levels[c] !== NULL_LEVEL)) continue;
-      const w = result.expectedMatches;
-      result.m[c]!.forEach((x, l) => (sum[c]![l]! += w * x));
-      weight[c]! += w;
+      // A rule on the other name (lastName for firstName) only proposes pairs whose other names
+      // agree, so it cannot see first and last names swapped: that level is unobserved there.
+      const partner = session.partners[c]!;
+      const blind = partner >= 0 && used.has(partner) ? SWAPPED_LEVEL : -1;
+      estimates[c]!.push(blind < 0 ? result.m[c]! : result.m[c]!.map((x, l) => (l === blind ? Number.NaN : x)));
+      weights[c]!.push(result.expectedMatches);
     }
   });
-  const m = sum.map((row, c) => (weight[c]! > 0 ? row.map((x) => x / weight[c]!) : initialM(session.kinds[c]!)));
+  const m = session.kinds.map((kind, c) => combineSessions(estimates[c]!, weights[c]!) ?? initialM(kind));
   return { m, sessions: summary };
 }
 
+/** How far (in total over the levels) a session's m may be from the others' median at least. */
+const OUTLIER_DISTANCE = 0.4;
+
 /**
- * EM over every pair of the input at once, with the pairs blocking did not propose taken as
- * non-matches (their comparisons disagree on every blocking key, so any sensible model gives them
- * a negligible match probability). u is the population's, measured on random pairs, so the
- * candidates' non-matches are judged against the right baseline and blocking biases nothing; λ
- * comes out as expected matches over all pairs. Started from the per-rule sessions' m and the
- * deterministic rules' λ.
+ * One comparison's m from several EM sessions: the mean weighted by each session's expected
+ * matches, leaving out sessions far from the others. A session can converge on the wrong latent
+ * class (pairs sharing a common name and city, or a shared family email, taken for "the same
+ * person") and its m is then far off (0.8 and more in total variation); a plain mean is pulled by
+ * it. With three or more sessions, a session whose m is further from the per-level median than
+ * three times the typical session and than `OUTLIER_DISTANCE` is left out. A per-level median
+ * alone would not do: it pulls the m of a rare level (swapped names) down to the sessions that
+ * saw it least.
  */
-function globalEm(session: MatchSession, u: readonly (readonly number[])[], m: readonly (readonly number[])[], lambda: number) {
-  const width = session.attributes.length;
-  const patterns = compressPatterns(session.levels, width, () => true, session.candidates.count);
-  return expectationMaximisation({
-    patterns,
-    levelCounts: session.kinds.map((k) => LEVELS[k].length),
-    fixed: new Set(),
-    u,
-    m,
-    lambda,
-    population: Math.max(totalPairs(session), 1),
-    missing: NULL_LEVEL,
-    maxIterations: 200,
+function combineSessions(rows: readonly (readonly number[])[], weights: readonly number[]): number[] | undefined {
+  if (rows.length === 0) return undefined;
+  const levels = rows[0]!.length;
+  // Levels a session could not observe (NaN) are estimated from the sessions that could; the
+  // others are combined as shares of what is left.
+  const hidden = new Set<number>();
+  for (const r of rows) r.forEach((x, l) => Number.isNaN(x) && hidden.add(l));
+  const conditional = rows.map((r) => {
+    const seen = r.reduce((t, x, l) => (hidden.has(l) ? t : t + x), 0);
+    return r.map((x, l) => (hidden.has(l) ? Number.NaN : seen > 0 ? x / seen : 0));
   });
+  let keep = rows.map((_, k) => k);
+  if (rows.length >= 3) {
+    const median: number[] = [];
+    for (let l = 0; l < levels; l++) {
+      const xs = conditional.map((r) => r[l]!).filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
+      const mid = xs.length >> 1;
+      median.push(xs.length === 0 ? 0 : xs.length % 2 === 1 ? xs[mid]! : (xs[mid - 1]! + xs[mid]!) / 2);
+    }
+    const distance = conditional.map((r) => r.reduce((d, x, l) => (Number.isNaN(x) ? d : d + Math.abs(x - median[l]!)), 0));
+    const typical = [...distance].sort((a, b) => a - b)[distance.length >> 1]!;
+    keep = keep.filter((k) => distance[k]! <= Math.max(3 * typical, OUTLIER_DISTANCE));
+  }
+  const mean = (source: readonly (readonly number[])[], l: number, among: readonly number[]): number | undefined => {
+    let sum = 0;
+    let total = 0;
+    for (const k of among) {
+      const x = source[k]![l]!;
+      if (Number.isNaN(x)) continue;
+      sum += weights[k]! * x;
+      total += weights[k]!;
+    }
+    return total > 0 ? sum / total : undefined;
+  };
+  const out = new Array<number>(levels).fill(0);
+  let hiddenMass = 0;
+  for (const l of hidden) {
+    const observers = keep.filter((k) => !Number.isNaN(rows[k]![l]!));
+    out[l] = mean(rows, l, observers.length > 0 ? observers : rows.map((_, k) => k)) ?? 0;
+    hiddenMass += out[l]!;
+  }
+  let total = 0;
+  for (let l = 0; l < levels; l++) {
+    if (hidden.has(l)) continue;
+    out[l] = (mean(conditional, l, keep) ?? 0) * (1 - hiddenMass);
+    total += out[l]!;
+  }
+  return total + hiddenMass > 0 ? out : undefined;
+}
+
+/**
+ * λ by EM over every candidate pair with m and u fixed: the expected number of matches among the
+ * candidates divided by all possible pairs (pairs blocking did not propose count as non-matches).
+ * Started from the deterministic rules' estimate, which undercounts when duplicates rarely agree
+ * exactly (RLdata: every duplicate carries an error, so exact name and birthday find 1%).
+ *
+ * m is not re-estimated here. An EM over all candidates with m free used to follow; on large
+ * inputs its "match" class drifted to pairs that share a common name and a city (candidates are
+ * chosen for agreeing on such keys, so against the population's u they look like matches), and
+ * precision collapsed (0.10 on 100,000 generated records). The per-rule sessions, combined by
+ * median, do not drift that way.
+ */
+function lambdaByEm(session: MatchSession, u: readonly (readonly number[])[], m: readonly (readonly number[])[], start: number, index: PatternIndex): { lambda: number; iterations: number; converged: boolean } {
+  const width = session.attributes.length;
+  const patterns = countPatterns(index);
+  const ratio = patterns.map((p) => {
+    let w = 0;
+    for (let c = 0; c < width; c++) {
+      const l = p.levels[c]!;
+      if (l !== NULL_LEVEL) w += Math.log(m[c]![l]! / u[c]![l]!);
+    }
+    return Math.exp(Math.min(Math.max(w, -500), 500));
+  });
+  const population = Math.max(totalPairs(session), 1);
+  let lambda = start;
+  for (let i = 1; i <= 500; i++) {
+    const odds = lambda / (1 - lambda);
+    let sum = 0;
+    patterns.forEach((p, k) => {
+      const r = odds * ratio[k]!;
+      sum += (p.count * r) / (1 + r);
+    });
+    const next = Math.min(Math.max(sum / population, 1e-12), 0.5);
+    const moved = Math.abs(next - lambda) / lambda;
+    lambda = next;
+    if (moved < 1e-6) return { lambda, iterations: i, converged: true };
+  }
+  return { lambda, iterations: 500, converged: false };
 }
 
 /** m from labelled matches: the share of each level among known matching pairs (smoothed). */
@@ -421,12 +544,16 @@ export function trainSession(session: MatchSession, options: TrainOptions = {}):
     const d = deterministicLambda(session, recall);
     lambda = d.lambda;
     deterministicPairs = d.pairs;
-    const em = emSessions(session, u, seed);
+    const index = indexPatterns(session.levels, session.attributes.length, session.candidates.count, session.kinds.map((k) => LEVELS[k].length), NULL_LEVEL);
+    const em = emSessions(session, u, seed, index);
     sessions = em.sessions;
-    const global = globalEm(session, u, em.m, lambda);
-    m = global.m;
-    lambda = global.lambda;
-    sessions = [...sessions, { rule: 'all candidate pairs', pairs: session.candidates.count, iterations: global.iterations, converged: global.converged }];
+    m = em.m;
+    const refined = lambdaByEm(session, u, m, lambda, index);
+    // The pairs agreeing exactly on a deterministic rule are matches: λ is at least their share
+    // (one pair's, when there are none). EM over a handful of records can otherwise drive λ to
+    // nothing and link nobody.
+    lambda = Math.min(Math.max(refined.lambda, Math.max(deterministicPairs, 1) / Math.max(totalPairs(session), 1)), 0.5);
+    sessions = [...sessions, { rule: 'λ over all candidate pairs', pairs: session.candidates.count, iterations: refined.iterations, converged: refined.converged }];
   }
   const clamp = (x: number): number => Math.min(Math.max(x, 1e-9), 1 - 1e-9);
   const comparisons: ComparisonModel[] = session.attributes.map((attribute, c) => ({
@@ -498,15 +625,18 @@ export function openTrainingSession(data: MatchData, options: TrainOptions = {})
     dateOrder: options.dateOrder ?? TRAIN_DEFAULTS.dateOrder,
     rules: (attributes) => options.blocking ?? defaultBlockingRules(attributes),
     maxBlockSize: options.maxBlockSize ?? TRAIN_DEFAULTS.maxBlockSize,
+    maxPairsPerRecord: options.maxPairsPerRecord ?? TRAIN_DEFAULTS.maxPairsPerRecord,
+    fitRules: options.blocking === undefined,
   });
 }
 
 /**
  * Trains a model on records: a list to deduplicate, or `{left, right}` to link. Unsupervised by
- * default: u from random pairs (the exact level from term frequencies), m by EM (per blocking
- * rule, then over all pairs with unproposed pairs as non-matches), λ started from deterministic
- * rules and refined by that last EM. With `labels`, m (and λ, given clusters) come from the
- * known matches.
+ * default: u from random pairs (the exact level from term frequencies), m by EM, one session per
+ * blocking rule pulled towards a prior, the sessions combined leaving out outliers; λ from
+ * deterministic rules, refined by EM over all candidate pairs with unproposed pairs as
+ * non-matches. With `labels`, m (and λ, given clusters) come from the known matches. Default
+ * blocking rules are tightened to a pair budget on large inputs.
  */
 export function train(data: MatchData, options: TrainOptions = {}): Model {
   return trainSession(openTrainingSession(data, options), options);
