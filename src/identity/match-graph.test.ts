@@ -136,7 +136,24 @@ describe('sequence neutrality with probabilistic links', () => {
             await store.close();
           }
         }),
-        { numRuns: 120 },
+        {
+          numRuns: 120,
+          examples: [
+            // Found by fast-check: a withdrawn link left a profile in a component that re-resolution deleted.
+            [
+              [
+                { keys: ['anonymous_id:a2'], t: 0, identify: false, person: 0, fields: ['birthday'] },
+                { keys: ['device_id:d1'], t: 0, identify: false, person: 0, fields: ['phone'] },
+                { keys: ['user_id:u1'], t: 0, identify: true, person: 3, fields: ['lastName', 'birthday', 'address'] },
+                { keys: ['device_id:d1'], t: 0, identify: true, person: 3, fields: ['lastName', 'birthday'] },
+                { keys: ['anonymous_id:a2', 'user_id:u2'], t: 0, identify: true, person: 3, fields: ['lastName', 'address'] },
+                { keys: ['email:e1@x.io'], t: 0, identify: false, person: 0, fields: ['phone'] },
+              ],
+              [1],
+              2147483618,
+            ],
+          ] as never,
+        },
       );
     });
   }

@@ -108,7 +108,18 @@ export async function loadClosedEvidence(
  * bounded by the size of those components, never by the workspace.
  */
 export async function reresolve(tx: WriteTx, ws: { id: WorkspaceId; rules: IdentityRules }, req: ReresolveRequest): Promise<{ merges: number; splits: number }> {
-  const closed = await loadClosedEvidence(tx, ws.id, req.seeds, req.components, { withMatches: ws.rules.matching !== undefined });
+  // Whole old components are re-resolved: a component about to be deleted must not keep a profile
+  // outside the closure (one the evidence no longer reaches, e.g. across a withdrawn match link).
+  const components = new Set(req.components);
+  let closed = await loadClosedEvidence(tx, ws.id, req.seeds, [...components], { withMatches: ws.rules.matching !== undefined });
+  for (;;) {
+    const reached = new Set<ProfileId>();
+    for (const s of closed.identifiers.values()) if (s.profileId !== null) reached.add(s.profileId);
+    const outside = (await tx.loadProfiles(ws.id, [...reached])).map((p) => p.componentId).filter((c) => !components.has(c));
+    if (outside.length === 0) break;
+    for (const c of outside) components.add(c);
+    closed = await loadClosedEvidence(tx, ws.id, req.seeds, [...components], { withMatches: ws.rules.matching !== undefined });
+  }
   const quarantined = new Set<IdentifierKey>();
   for (const s of closed.identifiers.values()) if (s.quarantined) quarantined.add(s.key);
   const result = replay({ ws: ws.id, rules: ws.rules, messages: closed.messages, quarantined, edges: closed.edges, rejections: closed.rejections });
