@@ -31,14 +31,16 @@ const SEED = 0x6b697468;
 /** Kills under load; each one lands while at least one request is in flight. */
 const KILLS = 12;
 const CLIENTS = 4;
-/** Enough messages that ingest never runs dry before the last kill (about 12 per person). */
-const PEOPLE = 3000;
+/** The issue asks for at least this many kills; KILLS are attempted. */
+const MIN_KILLS = 10;
+/** Enough messages that ingest does not run dry before the last kill on a fast machine (about 12 per person). */
+const PEOPLE = 6000;
 /** Messages that are never sent, so the store can be shown not to invent any. */
 const WITHHELD_RATE = 0.03;
 /** Chance that a client resends a batch whose answer a kill swallowed (otherwise it gives up on it). */
 const RESEND_RATE = 0.5;
 /** How long the server takes ingest before a kill (after its first commit, for most kills). */
-const UP_MS: readonly [number, number] = [100, 1000];
+const UP_MS: readonly [number, number] = [100, 700];
 const BATCH_SIZE: readonly [number, number] = [5, 60];
 /** Consecutive messages shuffled within windows this big, so late evidence takes the slow path too. */
 const SHUFFLE_WINDOW = 300;
@@ -327,8 +329,14 @@ describe('crash safety', () => {
         }
         await sleep(random.int(UP_MS[0], UP_MS[1]));
         const deadline = Date.now() + IN_FLIGHT_WAIT_MS;
-        while (ledger.requestsInFlight === 0 && Date.now() < deadline && !server.exited()) await sleep(2);
+        while (ledger.requestsInFlight === 0 && feed.remaining() > 0 && Date.now() < deadline && !server.exited()) await sleep(2);
         expect(server.exited(), `the server died on its own before kill ${k + 1}\n${server.output()}`).toBe(false);
+        if (ledger.requestsInFlight === 0 && feed.remaining() === 0 && k >= MIN_KILLS) {
+          // A fast machine sent everything: the kills so far suffice; finish like after the last one.
+          gate.close();
+          await server.kill('SIGKILL');
+          break;
+        }
         expect(ledger.requestsInFlight, `no request in flight at kill ${k + 1} (${feed.remaining()} messages left to send)`).toBeGreaterThan(0);
         inFlightAtKill.push(ledger.requestsInFlight);
         gate.close();
@@ -346,7 +354,7 @@ describe('crash safety', () => {
       server = undefined;
 
       expect(ledger.problems).toEqual([]);
-      expect(inFlightAtKill).toHaveLength(KILLS);
+      expect(inFlightAtKill.length).toBeGreaterThanOrEqual(MIN_KILLS);
       expect(ledger.interrupted, 'kills cut requests off').toBeGreaterThan(0);
       expect(ledger.resent.size, 'some interrupted batches were resent').toBeGreaterThan(0);
       expect(ledger.acked.size).toBeGreaterThan(0);
@@ -448,7 +456,7 @@ describe('crash safety', () => {
       }
 
       console.log(
-        `crash safety: ${KILLS} SIGKILLs under load (requests in flight at each: ${inFlightAtKill.join(',')}), ` +
+        `crash safety: ${inFlightAtKill.length} SIGKILLs under load (requests in flight at each: ${inFlightAtKill.join(',')}), ` +
           `${ledger.interrupted} requests cut off, ${ledger.acked.size} messages acknowledged, ${ledger.resent.size} of them on a resend (${ledger.resentDuplicates} answered as duplicates), ` +
           `${ledger.abandoned.size} given up (${storedUnacked.length} of them stored), ${withheld.size} withheld, ` +
           `${stored.profiles.size} profiles`,
