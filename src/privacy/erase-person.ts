@@ -4,6 +4,7 @@ import { reresolve } from '../identity/reresolve.ts';
 import { lookupProfile } from '../profile/profile-lookup.ts';
 import { changeSet } from '../store/change-set.ts';
 import type { IdentifierState, ProfileId, Store, Workspace } from '../store/ports.ts';
+import { personNotFound, type PersonNotFound } from './person-lookup.ts';
 import { newSuppressionSalt, suppressionHash } from './suppression.ts';
 
 export interface ErasureReport {
@@ -26,7 +27,7 @@ export interface ErasureReport {
 
 export type EraseOutcome =
   | { ok: true; report: ErasureReport }
-  | { ok: false; code: 'invalid_identifier' | 'not_found' | 'quarantined' | 'profile_split'; message: string; profiles?: readonly ProfileId[] };
+  | PersonNotFound;
 
 /**
  * Erases a person, found by any of their identifiers (or `profile_id:...`), in one transaction:
@@ -52,25 +53,11 @@ export async function erasePerson(store: Store, ws: Workspace, text: string, now
   // The profile may merge away between the lookup and the transaction: look again, a few times.
   for (let attempt = 0; attempt < 5; attempt++) {
     const found = await lookupProfile(store.read, ws, text);
-    switch (found.kind) {
-      case 'found':
-        break;
-      case 'invalid':
-        return { ok: false, code: 'invalid_identifier', message: found.message };
-      case 'not_found':
-        return { ok: false, code: 'not_found', message: found.message };
-      case 'quarantined':
-        return {
-          ok: false,
-          code: 'quarantined',
-          message: `${found.message}; it belongs to no one person, so erase the person by one of their own identifiers`,
-        };
-      case 'split':
-        return { ok: false, code: 'profile_split', message: `${found.message}; erase each part by its own id`, profiles: found.ids };
-      default: {
-        const never: never = found;
-        throw new Error(`unexpected lookup ${JSON.stringify(never)}`);
-      }
+    if (found.kind !== 'found') {
+      return personNotFound(found, {
+        quarantined: 'it belongs to no one person, so erase the person by one of their own identifiers',
+        split: 'erase each part by its own id',
+      });
     }
     const report = await eraseProfile(store, ws, found.profile.id, now);
     if (report === undefined) continue;

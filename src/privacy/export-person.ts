@@ -4,10 +4,11 @@ import { firstSeen } from '../profile/first-seen.ts';
 import { lookupProfile } from '../profile/profile-lookup.ts';
 import type { JsonObject, JsonValue } from '../spec/segment-message.ts';
 import type { ProfileId, ReadPort, Workspace } from '../store/ports.ts';
+import { personNotFound, type PersonNotFound } from './person-lookup.ts';
 
 export type ExportOutcome =
   | { ok: true; document: JsonObject }
-  | { ok: false; code: 'invalid_identifier' | 'not_found' | 'quarantined' | 'profile_split'; message: string; profiles?: readonly ProfileId[] };
+  | PersonNotFound;
 
 const iso = (t: number): string => new Date(t).toISOString();
 
@@ -22,22 +23,7 @@ const iso = (t: number): string => new Date(t).toISOString();
  */
 export async function exportPerson(read: ReadPort, ws: Workspace, text: string, now: number): Promise<ExportOutcome> {
   const found = await lookupProfile(read, ws, text);
-  switch (found.kind) {
-    case 'found':
-      break;
-    case 'invalid':
-      return { ok: false, code: 'invalid_identifier', message: found.message };
-    case 'not_found':
-      return { ok: false, code: 'not_found', message: found.message };
-    case 'quarantined':
-      return { ok: false, code: 'quarantined', message: found.message };
-    case 'split':
-      return { ok: false, code: 'profile_split', message: found.message, profiles: found.ids };
-    default: {
-      const never: never = found;
-      throw new Error(`unexpected lookup ${JSON.stringify(never)}`);
-    }
-  }
+  if (found.kind !== 'found') return personNotFound(found);
   const p = found.profile;
   const identifiers = await firstSeen(read, ws.id, (await read.identifiersOf(ws.id, p.id)).map((s) => s.key));
   const own = new Set<IdentifierKey>(identifiers.map((s) => s.key));
