@@ -6,18 +6,7 @@
  * a clerk or a form: typos, nicknames, swapped day and month, missing fields, a move to a new
  * address, another email. The same `seed` gives the same records.
  */
-
-/** mulberry32: tiny, seedable and the same on every platform. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { createRandom } from '../src/random.ts';
 
 const FIRST = (
   'james john robert michael william david richard joseph thomas charles christopher daniel matthew anthony mark donald steven paul ' +
@@ -122,7 +111,7 @@ const pad = (n: number, w = 2): string => String(n).padStart(w, '0');
  * person's number (the truth for pairwise scores).
  */
 export function syntheticPeople(n: number, seed = 1): SyntheticPerson[] {
-  const rand = seeded(seed);
+  const rand = createRandom(seed).next;
   const int = (k: number): number => Math.floor(rand() * k);
   // Zipf-like weights: the k-th most common value is drawn with weight 1/(k + offset).
   const zipf = (size: number, offset: number): (() => number) => {

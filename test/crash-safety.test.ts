@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../src/app.ts';
 import { generateDataset } from '../src/demo/generate-dataset.ts';
-import { createRandom, shuffle, type Random } from '../src/demo/random.ts';
+import { createRandom, shuffle, type Random } from '../src/random.ts';
 import type { IdentifierKey } from '../src/identity/identifier.ts';
 import { replay } from '../src/identity/replay.ts';
 import { IngestService } from '../src/ingest/ingest-service.ts';

@@ -9,6 +9,7 @@ import type { Store, WorkspaceId } from '../src/store/ports.ts';
 import { openSqliteStore } from '../src/store/sqlite/sqlite-store.ts';
 import { describeStoreContract } from './store-contract.ts';
 import { createTestDatabase, type TestDatabase } from './postgres-database.ts';
+import { createRandom } from '../src/random.ts';
 
 const databases = new WeakMap<Store, TestDatabase>();
 
@@ -59,18 +60,6 @@ describe('postgres store: migrations', () => {
   });
 });
 
-/** A small deterministic generator (mulberry32), so a failure can be replayed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * Multichannel traffic for `people` customers, in shuffled arrival order: anonymous browsing, logins
  * that join cookies to a user id, identify calls carrying traits (so survivorship is exercised),
@@ -78,7 +67,7 @@ function random(seed: number): () => number {
  * by many people (quarantined), with event times spread so many messages arrive late.
  */
 function traffic(people: number, seed: number): PreparedMessage[] {
-  const rnd = random(seed);
+  const rnd = createRandom(seed).next; // seeded, so a failure can be replayed
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
   const out: PreparedMessage[] = [];
   const HOUR = 3_600_000;

@@ -11,7 +11,7 @@
  * junk variant shares nested objects with its original, and a duplicate is the very same object
  * emitted twice. Treat the messages as immutable (copy before changing them).
  */
-import { createRandom, mix32, shuffle, type Random } from './random.ts';
+import { createRandom, mix32, shuffle, type Random } from '../random.ts';
 
 /** One simulated customer and the identifiers that are really theirs. */
 export interface GeneratedPerson {

@@ -18,6 +18,7 @@ import {
 import type { DateOrder } from './normalise.ts';
 import type { ComparisonKind, Feature } from './prepare-record.ts';
 import type { BlockingKeyPart } from './model.ts';
+import { createRandom } from '../random.ts';
 import { NULL_LEVEL, compareRecords, compileModel, pairWeight } from './score.ts';
 
 /**
@@ -67,18 +68,6 @@ export const TRAIN_DEFAULTS = {
   maxBlockSize: 500,
   maxPairsPerRecord: 2,
 };
-
-/** mulberry32: tiny, seedable and the same on every platform. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Record indexes of the first file and of the second (a dedupe compares the one file with itself). */
 function sides(session: MatchSession): { a: number[]; b: number[] } {
@@ -167,7 +156,7 @@ function estimateU(session: MatchSession, exactU: readonly number[], randomPairs
   const width = session.attributes.length;
   const counts = session.kinds.map((k) => new Array<number>(LEVELS[k].length).fill(0));
   const possible = totalPairs(session);
-  const rand = seeded(seed);
+  const rand = createRandom(seed).next;
   const row = new Uint8Array(width);
   let sampled = 0;
   const take = (i: number, j: number): void => {
@@ -278,7 +267,7 @@ function conditionalU(session: MatchSession, c: number, part: BlockingKeyPart, f
     cumulative[k] = total;
   });
   if (total === 0) return [...fallback];
-  const rand = seeded(seed);
+  const rand = createRandom(seed).next;
   const kind = session.kinds[c]!;
   const partner = session.partners[c]!;
   const counts = new Array<number>(LEVELS[kind].length).fill(0);

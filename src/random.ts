@@ -1,5 +1,6 @@
 /**
- * A small seeded pseudo-random number generator for the demo dataset, benchmarks and tests.
+ * A small seeded pseudo-random number generator: generated datasets (demo, benchmarks, tests) and
+ * the matcher's training samples, so a run can be repeated from its seed.
  *
  * Not cryptographic. mulberry32 is chosen because it is tiny, fast, has a 2^32 period (plenty for a
  * few million draws) and gives the same sequence on every platform, which is what makes generated
