@@ -1,12 +1,11 @@
-import { spawn, type ChildProcess, type ChildProcessByStdio } from 'node:child_process';
+import type { ChildProcess, ChildProcessByStdio } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { describe, expect, it, type TestContext } from 'vitest';
+import { childEnv, finished, freePort, spawnKith as spawnChild, watchServe, type KithRun } from './kith-process.ts';
 
 /**
  * The `kith` command as a user runs it: every test starts `node bin/kith.js ...` as a child
@@ -17,20 +16,13 @@ import { describe, expect, it, type TestContext } from 'vitest';
  * in `afterEach`, because the help and error tests run concurrently).
  */
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const BIN = join(ROOT, 'bin', 'kith.js');
 /** A one-shot command loads TypeScript through tsx (about a second); this bounds a hung one. */
 const COMMAND_TIMEOUT_MS = 30_000;
 /** The server's own shutdown grace is 10 s; a stop that takes longer than this is a hang. */
 const STOP_TIMEOUT_MS = 15_000;
 const START_TIMEOUT_MS = 20_000;
 
-interface Run {
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+type Run = KithRun;
 
 interface Scratch {
   readonly dir: string;
@@ -46,10 +38,7 @@ type Ctx = Pick<TestContext, 'onTestFinished'>;
 /** A temporary directory owned by the running test, with a `kith.db` path in it. */
 function scratch(ctx: Ctx): Scratch {
   const dir = mkdtempSync(join(tmpdir(), 'kith-cli-'));
-  const env: NodeJS.ProcessEnv = { ...process.env, KITH_DB: join(dir, 'decoy', 'kith.db'), KITH_LOG_LEVEL: 'warn' };
-  delete env.PORT;
-  delete env.HOST;
-  const s: Scratch = { dir, db: join(dir, 'kith.db'), env, children: new Set() };
+  const s: Scratch = { dir, db: join(dir, 'kith.db'), env: childEnv(dir), children: new Set() };
   ctx.onTestFinished(() => {
     for (const child of s.children) {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
@@ -61,33 +50,14 @@ function scratch(ctx: Ctx): Scratch {
 
 /** `node bin/kith.js ARGS` with piped output, owned by the scratch's test. */
 function spawnKith(s: Scratch, args: readonly string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string }): ChildProcessByStdio<null, Readable, Readable> {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd ?? ROOT, env: opts.env ?? s.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawnChild(args, { env: opts.env ?? s.env, ...(opts.cwd === undefined ? {} : { cwd: opts.cwd }) });
   s.children.add(child);
   return child;
 }
 
 /** Runs `kith ARGS` to completion (or kills it at the deadline) and returns what it printed. */
 function kith(s: Scratch, args: readonly string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}): Promise<Run> {
-  const timeoutMs = opts.timeoutMs ?? COMMAND_TIMEOUT_MS;
-  return new Promise((done, fail) => {
-    const child = spawnKith(s, args, opts);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      fail(new Error(`kith ${args.join(' ')} did not finish in ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
-    }, timeoutMs);
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      fail(err);
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      done({ code, signal, stdout, stderr });
-    });
-  });
+  return finished(spawnKith(s, args, opts), args, opts.timeoutMs ?? COMMAND_TIMEOUT_MS);
 }
 
 function describeRun(r: Run): string {
@@ -108,18 +78,6 @@ function expectOneLineError(r: Run, mentions?: RegExp): void {
   expect(lines, `stderr should be one line:\n${describeRun(r)}`).toHaveLength(1);
   expect(lines[0], describeRun(r)).toMatch(/^kith: \S/);
   if (mentions !== undefined) expect(lines[0], describeRun(r)).toMatch(mentions);
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const srv = createServer();
-    srv.once('error', fail);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      srv.close(() => done(port));
-    });
-  });
 }
 
 interface Keys {
@@ -144,47 +102,22 @@ interface Served {
  */
 async function serve(s: Scratch, args: readonly string[], opts: { env?: NodeJS.ProcessEnv; port: number }): Promise<Served> {
   const child = spawnKith(s, ['serve', ...args], opts);
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const exited = new Promise<Run>((done) => {
-    child.on('close', (code, signal) => done({ code, signal, stdout, stderr }));
-  });
-  const url = `http://127.0.0.1:${opts.port}`;
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`kith serve exited before answering /health\n${describeRun(await exited)}`);
-    }
-    try {
-      const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(1000) });
-      if (res.status === 200) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`kith serve did not answer /health within ${START_TIMEOUT_MS} ms\nstdout: ${stdout}\nstderr: ${stderr}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const served = await watchServe(child, opts.port, START_TIMEOUT_MS);
   return {
-    url,
+    url: served.url,
     child,
-    stdout: () => stdout,
-    stderr: () => stderr,
+    stdout: served.stdout,
+    stderr: served.stderr,
     async stop(signal) {
-      child.kill(signal);
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, fail) => {
         timer = setTimeout(() => {
           child.kill('SIGKILL');
-          fail(new Error(`kith serve did not exit within ${STOP_TIMEOUT_MS} ms of ${signal}\nstdout: ${stdout}\nstderr: ${stderr}`));
+          fail(new Error(`kith serve did not exit within ${STOP_TIMEOUT_MS} ms of ${signal}\n${served.output()}`));
         }, STOP_TIMEOUT_MS);
       });
       try {
-        return await Promise.race([exited, timeout]);
+        return await Promise.race([served.kill(signal), timeout]);
       } finally {
         clearTimeout(timer);
       }

@@ -28,15 +28,14 @@ export function childEnv(scratchDir: string): NodeJS.ProcessEnv {
   return env;
 }
 
-function spawnKith(args: readonly string[], env: NodeJS.ProcessEnv): ChildProcessByStdio<null, Readable, Readable> {
-  return spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+/** `node bin/kith.js ARGS` with piped output, from the repository root unless `cwd` says otherwise. */
+export function spawnKith(args: readonly string[], opts: { env: NodeJS.ProcessEnv; cwd?: string }): ChildProcessByStdio<null, Readable, Readable> {
+  return spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd ?? ROOT, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-/** Runs `kith ARGS` to completion, or kills it at the deadline and fails. */
-export function runKith(args: readonly string[], opts: { env: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<KithRun> {
-  const timeoutMs = opts.timeoutMs ?? 30_000;
+/** Collects what a started `kith` child prints until it exits; kills it at the deadline and fails. */
+export function finished(child: ChildProcessByStdio<null, Readable, Readable>, args: readonly string[], timeoutMs: number): Promise<KithRun> {
   return new Promise((done, fail) => {
-    const child = spawnKith(args, opts.env);
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -54,6 +53,11 @@ export function runKith(args: readonly string[], opts: { env: NodeJS.ProcessEnv;
       done({ code, signal, stdout, stderr });
     });
   });
+}
+
+/** Runs `kith ARGS` to completion, or kills it at the deadline and fails. */
+export function runKith(args: readonly string[], opts: { env: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<KithRun> {
+  return finished(spawnKith(args, opts), args, opts.timeoutMs ?? 30_000);
 }
 
 /** A port that was free a moment ago on 127.0.0.1. */
@@ -76,14 +80,23 @@ export interface ServeProcess {
   exited(): boolean;
   /** Everything the server printed so far (stdout, then stderr). */
   output(): string;
+  stdout(): string;
+  stderr(): string;
   /** Sends `signal` and resolves once the process has exited. */
   kill(signal: NodeJS.Signals): Promise<KithRun>;
 }
 
 /** Starts `kith serve --db DB --port PORT --quiet` and resolves once `GET /health` answers 200. */
-export async function startKithServe(opts: { db: string; port: number; env: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<ServeProcess> {
-  const timeoutMs = opts.timeoutMs ?? 20_000;
-  const child = spawnKith(['serve', '--db', opts.db, '--port', String(opts.port), '--quiet'], opts.env);
+export function startKithServe(opts: { db: string; port: number; env: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<ServeProcess> {
+  return watchServe(spawnKith(['serve', '--db', opts.db, '--port', String(opts.port), '--quiet'], { env: opts.env }), opts.port, opts.timeoutMs ?? 20_000);
+}
+
+/**
+ * Follows a just-started `kith serve` child: collects its output and resolves once `GET /health`
+ * answers 200 on `port` (which must be where its arguments or environment tell it to listen); fails
+ * if it exits first or does not answer within `timeoutMs`.
+ */
+export async function watchServe(child: ChildProcessByStdio<null, Readable, Readable>, port: number, timeoutMs: number): Promise<ServeProcess> {
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -91,7 +104,7 @@ export async function startKithServe(opts: { db: string; port: number; env: Node
   const closed = new Promise<KithRun>((done) => child.on('close', (code, signal) => done({ code, signal, stdout, stderr })));
   const isExited = (): boolean => child.exitCode !== null || child.signalCode !== null;
   const output = (): string => `--- stdout ---\n${stdout}\n--- stderr ---\n${stderr}`;
-  const url = `http://127.0.0.1:${opts.port}`;
+  const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (isExited()) {
@@ -116,6 +129,8 @@ export async function startKithServe(opts: { db: string; port: number; env: Node
     pid: child.pid!,
     exited: isExited,
     output,
+    stdout: () => stdout,
+    stderr: () => stderr,
     async kill(signal) {
       if (!isExited()) child.kill(signal);
       return closed;
