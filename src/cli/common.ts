@@ -1,4 +1,5 @@
 import { Option } from 'commander';
+import { readFileSync } from 'node:fs';
 import { createApp, type App } from '../app.ts';
 import { loadConfig } from '../config.ts';
 import type { Workspace } from '../store/ports.ts';
@@ -9,6 +10,18 @@ export const dbOption = (): Option =>
 export const workspaceOption = (): Option => new Option('-w, --workspace <name>', 'workspace name').default('default');
 
 /** Opens the configured store for a one-shot command and closes it afterwards. */
+/**
+ * A JSON document given on the command line, inline or as `@FILE`; a document that is not JSON (or
+ * a file that cannot be read) is one clear error naming `what`.
+ */
+export function jsonArgument(text: string, what: string): unknown {
+  try {
+    return JSON.parse(text.startsWith('@') ? readFileSync(text.slice(1), 'utf8') : text);
+  } catch (err) {
+    throw new CliError(`${what} are not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
 export async function withApp<T>(opts: { db?: string }, fn: (app: App) => Promise<T>): Promise<T> {
   const config = loadConfig(process.env);
   const app = await createApp({ db: opts.db ?? config.db });

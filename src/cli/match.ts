@@ -1,10 +1,9 @@
 import type { Command } from 'commander';
-import { readFileSync } from 'node:fs';
 import { configureMatching, trainWorkspaceModel } from '../identity/match-configure.ts';
 import { matchingOf } from '../identity/match-settings.ts';
 import { rescoreWorkspace, type RescoreSummary } from '../identity/match-workspace.ts';
 import { CliError } from './cli-error.ts';
-import { dbOption, requireWorkspace, withApp, workspaceOption } from './common.ts';
+import { dbOption, jsonArgument, requireWorkspace, withApp, workspaceOption } from './common.ts';
 import { matchProgress } from './match-progress.ts';
 
 function summary(r: RescoreSummary): string {
@@ -92,12 +91,7 @@ export function registerMatch(program: Command): void {
     .addOption(dbOption())
     .addOption(workspaceOption())
     .action(async (text: string, opts: { db?: string; workspace: string }) => {
-      let raw: unknown;
-      try {
-        raw = JSON.parse(text.startsWith('@') ? readFileSync(text.slice(1), 'utf8') : text);
-      } catch (err) {
-        throw new CliError(`settings are not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
-      }
+      const raw = jsonArgument(text, 'settings');
       await withApp(opts, async (app) => {
         const ws = await requireWorkspace(app, opts.workspace);
         const progress = matchProgress(process.stderr);

@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
-import { readFileSync } from 'node:fs';
 import { parseRules } from '../identity/parse-rules.ts';
 import { finishRulesChange } from '../identity/rules-change.ts';
 import { CliError } from './cli-error.ts';
-import { dbOption, requireWorkspace, withApp, workspaceOption } from './common.ts';
+import { dbOption, jsonArgument, requireWorkspace, withApp, workspaceOption } from './common.ts';
 
 /** `kith rules get` and `kith rules set FILE|JSON`: the workspace's identity rules. */
 export function registerRules(program: Command): void {
@@ -26,12 +25,7 @@ export function registerRules(program: Command): void {
     .addOption(dbOption())
     .addOption(workspaceOption())
     .action(async (text: string, opts: { db?: string; workspace: string }) => {
-      let raw: unknown;
-      try {
-        raw = JSON.parse(text.startsWith('@') ? readFileSync(text.slice(1), 'utf8') : text);
-      } catch (err) {
-        throw new CliError(`rules are not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
-      }
+      const raw = jsonArgument(text, 'rules');
       await withApp(opts, async (app) => {
         const ws = await requireWorkspace(app, opts.workspace);
         const checked = parseRules(raw, ws.rules);
