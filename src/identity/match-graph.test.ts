@@ -11,6 +11,7 @@ import { identifierKey, type IdentifierKey } from './identifier.ts';
 import { DEFAULT_MATCHING } from './match-settings.ts';
 import { buildRecords, candidatePairs, rescoreWorkspace } from './match-workspace.ts';
 import { edgeKey, pairId, scoreRecords } from './match-pairs.ts';
+import { shuffle } from '../../test/seeded-shuffle.ts';
 
 const WS = 'ws_match' as WorkspaceId;
 const model = testModel();
@@ -84,17 +85,6 @@ async function snapshot(store: Store, keys: Iterable<IdentifierKey>): Promise<Re
   for (const key of [...new Set(keys)].sort()) {
     const s = await store.read.findIdentifier(WS, key);
     if (s !== undefined) out[key] = s.profileId ?? 'none';
-  }
-  return out;
-}
-
-function shuffle<T>(items: readonly T[], seed: number): T[] {
-  const out = [...items];
-  let s = seed >>> 0;
-  for (let i = out.length - 1; i > 0; i--) {
-    s = (Math.imul(s ^ (s >>> 15), 2246822507) + 0x9e3779b9) >>> 0;
-    const j = s % (i + 1);
-    [out[i], out[j]] = [out[j]!, out[i]!];
   }
   return out;
 }

@@ -10,6 +10,7 @@ import { identifierKey, type IdentifierKey } from './identifier.ts';
 import { traitValues } from '../profile/traits.ts';
 import { deleteIdentifier } from './delete-identifier.ts';
 import { consentPreferences } from '../profile/consent.ts';
+import { shuffle } from '../../test/seeded-shuffle.ts';
 
 const WS = 'ws_test' as WorkspaceId;
 
@@ -206,14 +207,3 @@ describe('sequence neutrality of the resolver', () => {
     await store.close();
   });
 });
-
-function shuffle<T>(items: readonly T[], seed: number): T[] {
-  const out = [...items];
-  let s = seed >>> 0;
-  for (let i = out.length - 1; i > 0; i--) {
-    s = (Math.imul(s ^ (s >>> 15), 2246822507) + 0x9e3779b9) >>> 0;
-    const j = s % (i + 1);
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
-}
