@@ -124,12 +124,12 @@ export async function reresolve(tx: WriteTx, ws: { id: WorkspaceId; rules: Ident
   for (const s of closed.identifiers.values()) if (s.quarantined) quarantined.add(s.key);
   const result = replay({ ws: ws.id, rules: ws.rules, messages: closed.messages, quarantined, edges: closed.edges, rejections: closed.rejections });
 
-  // Old state, for history and clean-up: every profile an affected identifier belonged to.
-  const oldProfileIds = new Set<ProfileId>(closed.oldProfiles.map((p) => p.id));
-  const oldComponents = new Set<string>(closed.oldProfiles.map((p) => p.componentId));
+  // Old state, for history and clean-up: the closure covers whole components (above), so their
+  // members are every profile an affected identifier belonged to.
+  const oldProfiles = closed.oldProfiles;
+  const oldProfileIds = new Set<ProfileId>(oldProfiles.map((p) => p.id));
+  const oldComponents = new Set<string>(oldProfiles.map((p) => p.componentId));
   for (const s of closed.identifiers.values()) if (s.profileId !== null) oldProfileIds.add(s.profileId);
-  const oldProfiles = await tx.loadProfiles(ws.id, [...oldProfileIds]);
-  for (const p of oldProfiles) oldComponents.add(p.componentId);
 
   const newIds = new Set(result.profiles.map((p) => p.id));
   reuseComponentIds(result.profiles, result.components, new Map(oldProfiles.map((p) => [p.id, p.componentId])));
