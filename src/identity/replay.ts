@@ -176,6 +176,29 @@ export function replay(input: ReplayInput): ReplayOutput {
     }
     return undefined;
   };
+  /**
+   * Joins group `g` into `base` unless a type limit or a person's rejection forbids it (a refusal is
+   * traced with where it happened); returns the joined group, or undefined when refused.
+   */
+  const join = (base: Group, g: Group, at: { messageId: string; t: number; key: IdentifierKey; into: IdentifierKey; edge?: string }): Group | undefined => {
+    const violation = limitViolation(base, g, rules);
+    const rejected = violation === undefined ? rejection(base, g) : undefined;
+    if (violation === undefined && rejected === undefined) return union(base, g);
+    if (input.trace === true) {
+      refusals.push({
+        messageId: at.messageId,
+        t: at.t,
+        key: at.key,
+        into: at.into,
+        rule: violation === undefined ? 'rejected' : 'limit',
+        type: violation?.type ?? '',
+        limit: violation?.limit ?? 0,
+        ...(at.edge === undefined ? {} : { edge: at.edge }),
+        ...(rejected === undefined ? {} : { rejected }),
+      });
+    }
+    return undefined;
+  };
   const edges = [...(input.edges ?? [])].map((e) => ({ edge: e, key: { t: e.t, m: `${e.m}\u0001${e.id}` } })).sort((x, y) => compareEventKeys(x.key, y.key));
   let nextEdge = 0;
   /** Applies the match links that come before `until` in canonical order (all of them when undefined). */
@@ -192,25 +215,7 @@ export function replay(input: ReplayInput): ReplayOutput {
       const base = root(groups.get(edge.a)!);
       const g = root(groups.get(edge.b)!);
       if (g === base) continue;
-      const violation = limitViolation(base, g, rules);
-      const rejected = violation === undefined ? rejection(base, g) : undefined;
-      if (violation !== undefined || rejected !== undefined) {
-        if (input.trace === true) {
-          refusals.push({
-            messageId: edge.id,
-            t: edge.t,
-            key: edge.b,
-            into: edge.a,
-            rule: violation === undefined ? 'rejected' : 'limit',
-            type: violation?.type ?? '',
-            limit: violation?.limit ?? 0,
-            edge: edge.id,
-            ...(rejected === undefined ? {} : { rejected }),
-          });
-        }
-        continue;
-      }
-      union(base, g);
+      if (join(base, g, { messageId: edge.id, t: edge.t, key: edge.b, into: edge.a, edge: edge.id }) === undefined) continue;
       if (input.trace === true) links.push({ messageId: edge.id, t: edge.t, from: edge.a, to: edge.b, edge: edge.id });
     }
   };
@@ -231,24 +236,9 @@ export function replay(input: ReplayInput): ReplayOutput {
     for (const key of live.slice(1)) {
       const g = root(groups.get(key)!);
       if (g === base) continue;
-      const violation = limitViolation(base, g, rules);
-      const rejected = violation === undefined ? rejection(base, g) : undefined;
-      if (violation !== undefined || rejected !== undefined) {
-        if (input.trace === true) {
-          refusals.push({
-            messageId: msg.messageId,
-            t: msg.t,
-            key,
-            into: live[0]!,
-            rule: violation === undefined ? 'rejected' : 'limit',
-            type: violation?.type ?? '',
-            limit: violation?.limit ?? 0,
-            ...(rejected === undefined ? {} : { rejected }),
-          });
-        }
-        continue;
-      }
-      base = union(base, g);
+      const joined = join(base, g, { messageId: msg.messageId, t: msg.t, key, into: live[0]! });
+      if (joined === undefined) continue;
+      base = joined;
       if (input.trace === true) links.push({ messageId: msg.messageId, t: msg.t, from: live[0]!, to: key });
     }
   }
