@@ -2,8 +2,8 @@ import { toRejected, type RejectedRow } from '../rejected-row.ts';
 import type pg from 'pg';
 import { PostgresMatch } from './postgres-match.ts';
 import type { IdentifierKey } from '../../identity/identifier.ts';
-import type { JsonObject, MessageType } from '../../spec/segment-message.ts';
-import { decodeCursor, encodeCursor } from '../event-cursor.ts';
+import type { JsonObject } from '../../spec/segment-message.ts';
+import { decodeCursor, eventPage, type EventRow } from '../event-cursor.ts';
 import { scanPostgresProfiles } from './postgres-export.ts';
 import { selectMessagesCarrying } from './postgres-erase.ts';
 import type { StoredMessage } from '../ports.ts';
@@ -73,16 +73,6 @@ const STATS: Statement = {
     (SELECT count(*) FROM rejected WHERE ws = $1) AS rejected`,
 };
 
-interface EventRow {
-  message_id: string;
-  type: string;
-  event: string | null;
-  t: number;
-  received_at: number;
-  source: string;
-  body: JsonObject;
-}
-
 interface HistoryRow {
   seq: number;
   kind: string;
@@ -139,21 +129,8 @@ export class PostgresRead implements ReadPort {
   async eventsOf(ws: WorkspaceId, id: ProfileId, opts: { limit: number; cursor: string | null }): Promise<EventPage> {
     const after = opts.cursor === null ? undefined : decodeCursor(opts.cursor);
     // Without a cursor: everything before (MAX_SAFE_INTEGER, ''), i.e. every event.
-    const rows = await this.rows<EventRow>(EVENTS, [ws, id, after?.t ?? Number.MAX_SAFE_INTEGER, after?.m ?? '', opts.limit + 1]);
-    const page = rows.slice(0, opts.limit);
-    const last = page[page.length - 1];
-    return {
-      events: page.map((r) => ({
-        messageId: r.message_id,
-        type: r.type as MessageType,
-        event: r.event,
-        t: r.t,
-        receivedAt: r.received_at,
-        source: r.source,
-        body: r.body,
-      })),
-      next: rows.length > opts.limit && last !== undefined ? encodeCursor(last.t, last.message_id) : null,
-    };
+    const rows = await this.rows<EventRow<JsonObject>>(EVENTS, [ws, id, after?.t ?? Number.MAX_SAFE_INTEGER, after?.m ?? '', opts.limit + 1]);
+    return eventPage(rows, opts.limit, (json) => json);
   }
 
   async historyOf(ws: WorkspaceId, ids: readonly ProfileId[]): Promise<HistoryRecord[]> {

@@ -2,24 +2,14 @@ import { toRejected, type RejectedRow } from '../rejected-row.ts';
 import type Database from 'better-sqlite3';
 import { SqliteMatch } from './sqlite-match.ts';
 import type { IdentifierKey } from '../../identity/identifier.ts';
-import type { JsonObject, MessageType } from '../../spec/segment-message.ts';
+import type { JsonObject } from '../../spec/segment-message.ts';
 import type { EventPage, EvidenceMessage, FirstEvidence, HistoryKind, HistoryRecord, IdentifierState, ProfileId, ProfileState, ReadPort, RejectedRecord, WorkspaceId } from '../ports.ts';
 import { EVIDENCE_COLUMNS, IDENTIFIER_COLUMNS, PROFILE_COLUMNS, toEvidence, toIdentifier, toProfile, type EvidenceRow, type IdentifierRow, type ProfileRow } from './sqlite-rows.ts';
 import { loadComponentMembers } from './sqlite-write-tx.ts';
-import { decodeCursor, encodeCursor } from '../event-cursor.ts';
+import { decodeCursor, eventPage, type EventRow } from '../event-cursor.ts';
 import { sqliteProfileScan } from './sqlite-export.ts';
 import { messagesCarrying } from './sqlite-erase.ts';
 import type { StoredMessage } from '../ports.ts';
-
-interface EventRow {
-  message_id: string;
-  type: string;
-  event: string | null;
-  t: number;
-  received_at: number;
-  source: string;
-  body: string;
-}
 
 /** Read-only queries on their own connection: they see the last committed transaction. */
 export class SqliteRead implements ReadPort {
@@ -52,7 +42,7 @@ export class SqliteRead implements ReadPort {
       componentProfiles: db.prepare<[string, string], ProfileRow>(
         `SELECT ${PROFILE_COLUMNS} FROM profiles INDEXED BY profiles_component WHERE ws = ? AND component IN (SELECT value FROM json_each(?))`,
       ),
-      events: db.prepare<[string, string, number, number, number, string, number], EventRow>(
+      events: db.prepare<[string, string, number, number, number, string, number], EventRow<string>>(
         // A message belongs to the timeline of its primary identifier's profile; it is found
         // through that identifier's evidence row, sorted here (there is no per-profile index).
         `SELECT message_id, type, event, t, received_at, source, body FROM messages WHERE seq IN (
@@ -118,20 +108,7 @@ export class SqliteRead implements ReadPort {
     const after = opts.cursor === null ? undefined : decodeCursor(opts.cursor);
     const t = after?.t ?? Number.MAX_SAFE_INTEGER;
     const rows = this.s.events.all(ws, id, t, t, after === undefined ? 0 : 1, after?.m ?? '', opts.limit + 1);
-    const page = rows.slice(0, opts.limit);
-    const last = page[page.length - 1];
-    return {
-      events: page.map((r) => ({
-        messageId: r.message_id,
-        type: r.type as MessageType,
-        event: r.event,
-        t: r.t,
-        receivedAt: r.received_at,
-        source: r.source,
-        body: JSON.parse(r.body) as JsonObject,
-      })),
-      next: rows.length > opts.limit && last !== undefined ? encodeCursor(last.t, last.message_id) : null,
-    };
+    return eventPage(rows, opts.limit, (text) => JSON.parse(text) as JsonObject);
   }
 
   async historyOf(ws: WorkspaceId, ids: readonly ProfileId[]): Promise<HistoryRecord[]> {
