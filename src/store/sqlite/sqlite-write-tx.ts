@@ -33,11 +33,11 @@ export class SqliteWriteTx implements WriteTx {
   private readonly s;
   /** Row ids of identifiers seen in this transaction (`ws\0key`), so evidence rows need no lookup. */
   private readonly rowIds = new Map<string, number>();
-  private readonly privacyTx: SqlitePrivacyTx;
+  readonly privacy: SqlitePrivacyTx;
   readonly match: SqliteMatch;
 
   constructor(private readonly db: Database.Database) {
-    this.privacyTx = new SqlitePrivacyTx(db);
+    this.privacy = new SqlitePrivacyTx(db);
     this.match = new SqliteMatch(db);
     this.s = {
       existing: db.prepare<[string, string], { message_id: string }>(
@@ -139,10 +139,6 @@ export class SqliteWriteTx implements WriteTx {
   /** Called by the store as each transaction begins: row ids are only known to be valid within one. */
   begin(): void {
     this.rowIds.clear();
-  }
-
-  get privacy(): SqlitePrivacyTx {
-    return this.privacyTx;
   }
 
   private remember(ws: WorkspaceId, rows: readonly IdentifierRow[]): void {
