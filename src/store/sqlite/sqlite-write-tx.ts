@@ -198,13 +198,14 @@ export class SqliteWriteTx implements WriteTx {
       s.repointComponent.run({ to: r.to, ws, from: r.from });
     }
     for (const st of c.identifiers) {
-      const values = {
+      const row = s.upsertIdentifier.get({
+        ws,
         key: st.key,
+        type: splitIdentifierKey(st.key).type,
         profile: st.profileId,
         quarantined: st.quarantined ? 1 : 0,
         peers: JSON.stringify(st.peers),
-      };
-      const row = s.upsertIdentifier.get({ ws, type: splitIdentifierKey(st.key).type, ...values }) as { id: number };
+      }) as { id: number };
       ids.set(`${ws}\0${st.key}`, row.id);
     }
     for (const m of c.messages) {
@@ -232,7 +233,8 @@ export class SqliteWriteTx implements WriteTx {
       s.deleteProfile.run(ws, id);
     }
     for (const p of c.profiles) {
-      const row: ProfileRow = {
+      s.upsertProfile.run({
+        ws,
         id: p.id,
         component: p.componentId,
         founder: p.founder,
@@ -244,8 +246,7 @@ export class SqliteWriteTx implements WriteTx {
         first_t: p.firstT,
         last_t: p.lastT,
         consent: JSON.stringify(p.consent ?? {}),
-      };
-      s.upsertProfile.run({ ws, ...row });
+      });
       s.deleteRedirect.run(ws, p.id);
     }
     for (const id of c.deletedComponents) {
