@@ -95,11 +95,20 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     scrub(): Promise<{ complete: boolean; detail: string }> {
       const run = async (): Promise<{ complete: boolean; detail: string }> => {
         if (memory) return { complete: true, detail: 'in-memory store: nothing on disk' };
-        // TRUNCATE copies every committed page (deleted rows already zeroed) into the file and
-        // empties the WAL, which still holds older page images; readers may delay it briefly.
+        // Deleted rows are zeroed where they lay (secure_delete), but B-trees keep copies of some
+        // keys as dividers in their interior pages after the rows are gone (whole rows, for a
+        // WITHOUT ROWID table): rebuilding the file leaves only live rows. It holds the write lock
+        // for as long as it takes, proportional to the store's size; writers wait meanwhile.
+        try {
+          db.exec('VACUUM');
+        } catch (err) {
+          return { complete: false, detail: `could not rebuild the database file (${err instanceof Error ? err.message : String(err)}); erase again when it is less busy` };
+        }
+        // TRUNCATE copies every committed page into the file and empties the WAL, which still holds
+        // older page images; readers may delay it briefly.
         for (let attempt = 0; attempt < 100; attempt++) {
           const [r] = db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>;
-          if (r?.busy === 0) return { complete: true, detail: 'WAL checkpointed into the database file and truncated' };
+          if (r?.busy === 0) return { complete: true, detail: 'database file rebuilt, WAL checkpointed into it and truncated' };
           await new Promise((resolve) => setTimeout(resolve, 20));
         }
         return { complete: false, detail: 'readers kept the WAL busy; it will be truncated by the next checkpoint' };
