@@ -4,7 +4,7 @@ import { LEVELS, compareFeatures } from './comparisons.ts';
 import { parseDate } from './normalise.ts';
 import { kindOf, prepareRecord } from './prepare-record.ts';
 
-const ATTRS: ComparedAttribute[] = ['firstName', 'lastName', 'birthday', 'postalCode', 'email', 'phone', 'streetNumber', 'address', 'city'];
+const ATTRS: ComparedAttribute[] = ['firstName', 'lastName', 'birthday', 'postalCode', 'email', 'phone', 'streetNumber', 'address', 'city', 'gender'];
 
 function level(attribute: ComparedAttribute, a: MatchInput['values'], b: MatchInput['values']): string | null {
   const x = prepareRecord({ id: 'a', values: a }, ATTRS, { dateOrder: 'mdy' });
@@ -40,12 +40,15 @@ describe('name comparison', () => {
 
 describe('date comparison', () => {
   it('understands the common formats', () => {
-    for (const raw of ['19781211', '1978-12-11', '12/11/1978', 'Dec 11, 1978', '11 December 1978', '1978-12-11T00:00:00Z']) {
+    for (const raw of ['19781211', '1978-12-11', '12/11/1978', 'Dec 11, 1978', '11 December 1978', '11-Dec-78', 'Dec 11 1978', '1978-12-11T00:00:00Z']) {
       expect(parseDate(raw, 'mdy'), raw).toEqual({ y: 1978, m: 12, d: 11 });
     }
     expect(parseDate('11/12/1978', 'dmy')).toEqual({ y: 1978, m: 12, d: 11 });
     expect(parseDate('25/12/1978', 'mdy')).toEqual({ y: 1978, m: 12, d: 25 });
     expect(parseDate('not a date')).toBeUndefined();
+    // A two-digit year is the most recent such year: 24-May-11 is 2011, 15-Mar-92 is 1992.
+    expect(parseDate('24-May-11', 'mdy', new Date('2026-01-01'))).toEqual({ y: 2011, m: 5, d: 24 });
+    expect(parseDate('15-Mar-92', 'mdy', new Date('2026-01-01'))).toEqual({ y: 1992, m: 3, d: 15 });
   });
   it('orders exact, typo or swapped day/month, year with month or day, month and day, two typos, near years, different', () => {
     expect(level('birthday', { birthday: '1978-12-11' }, { birthday: '12/11/1978' })).toBe('exact');
@@ -84,5 +87,6 @@ describe('other comparisons', () => {
     expect(level('email', { email: 'not an email' }, { email: 'bob@work.com' })).toBeNull();
     expect(level('firstName', { firstName: 'NA' }, { firstName: 'bob' })).toBeNull();
     expect(level('phone', { phone: '000-000-0000' }, { phone: '000-000-0000' })).toBeNull();
+    expect(level('gender', { gender: 'U' }, { gender: 'M' })).toBeNull();
   });
 });

@@ -129,13 +129,16 @@ export function normaliseEmail(raw: string | undefined): string | undefined {
   return at <= 0 || at === s.length - 1 ? undefined : s;
 }
 
-/** Gender: `m`/`f` for the usual spellings, otherwise the folded value. */
+/** Gender codes that say it is not known (`U` in many exports): no value. */
+const GENDER_UNKNOWN = new Set(['u', 'unk', 'unknown', 'not known', 'not specified', 'unspecified', 'not stated']);
+
+/** Gender: `m`/`f` for the usual spellings, no value for "unknown", otherwise the folded value. */
 export function normaliseGender(raw: string | undefined): string | undefined {
   const s = normaliseText(raw);
   if (s === undefined) return undefined;
   if (s === 'm' || s === 'male' || s === 'man') return 'm';
   if (s === 'f' || s === 'female' || s === 'woman') return 'f';
-  return s;
+  return GENDER_UNKNOWN.has(s) ? undefined : s;
 }
 
 /** A calendar date; a part is 0 when unknown (a birth year alone, say). */
@@ -170,29 +173,30 @@ function fullYear(twoDigits: number, pivot: number): number {
 /**
  * Parses a date in the common forms: `YYYYMMDD`, `YYYY-MM-DD` (and with `/` or `.`), ISO
  * timestamps, `a/b/yyyy` or `a-b-yy` read in `order` unless one part is above 12, `11 Dec 1978`,
- * `Dec 11, 1978`, and a bare year. Two-digit years are read as the most recent past year.
+ * `11-Dec-78`, `Dec 11, 1978`, and a bare year. Two-digit years are read as the most recent past year.
  */
 export function parseDate(raw: string | undefined, order: DateOrder = 'mdy', now = new Date()): DateParts | undefined {
   if (isMissing(raw)) return undefined;
   const s = raw!.trim().toLowerCase();
   const pivot = now.getUTCFullYear() % 100;
+  const year = (digits: string): number => (digits.length === 2 ? fullYear(Number(digits), pivot) : Number(digits));
   let m: RegExpMatchArray | null;
   if ((m = s.match(/^(\d{4})(\d{2})(\d{2})$/))) return validParts(Number(m[1]), Number(m[2]), Number(m[3]));
   if ((m = s.match(/^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[t ].*)?$/))) return validParts(Number(m[1]), Number(m[2]), Number(m[3]));
   if ((m = s.match(/^(\d{1,2})[-/.](\d{1,2})[-/.](\d{2}|\d{4})$/))) {
     const a = Number(m[1]);
     const b = Number(m[2]);
-    const y = m[3]!.length === 2 ? fullYear(Number(m[3]), pivot) : Number(m[3]);
+    const y = year(m[3]!);
     const dayFirst = a > 12 ? true : b > 12 ? false : order === 'dmy';
     return dayFirst ? validParts(y, b, a) : validParts(y, a, b);
   }
-  if ((m = s.match(/^(\d{1,2})[ -]([a-z]{3})[a-z]*\.?[ -,]+(\d{4})$/))) {
+  if ((m = s.match(/^(\d{1,2})[ -]([a-z]{3})[a-z]*\.?[-, ]+(\d{2}|\d{4})$/))) {
     const month = MONTHS[m[2]!];
-    return month === undefined ? undefined : validParts(Number(m[3]), month, Number(m[1]));
+    return month === undefined ? undefined : validParts(year(m[3]!), month, Number(m[1]));
   }
-  if ((m = s.match(/^([a-z]{3})[a-z]*\.? (\d{1,2}),? (\d{4})$/))) {
+  if ((m = s.match(/^([a-z]{3})[a-z]*\.?[ -](\d{1,2}),?[ -](\d{2}|\d{4})$/))) {
     const month = MONTHS[m[1]!];
-    return month === undefined ? undefined : validParts(Number(m[3]), month, Number(m[2]));
+    return month === undefined ? undefined : validParts(year(m[3]!), month, Number(m[2]));
   }
   if ((m = s.match(/^(\d{4})$/))) return validParts(Number(m[1]), 0, 0);
   return undefined;
