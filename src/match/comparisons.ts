@@ -23,6 +23,25 @@ export const LEVELS: Readonly<Record<ComparisonKind, readonly string[]>> = {
   text: ['exact', 'similar (Jaro-Winkler >= 0.9)', 'different'],
 };
 
+/**
+ * Levels besides exact agreement whose weight term frequencies adjust, by the more frequent of
+ * the two values: a typo of a common name is as weak as agreeing on it.
+ */
+export const TF_LEVELS: Readonly<Record<ComparisonKind, readonly number[]>> = {
+  name: [2],
+  date: [],
+  houseNumber: [],
+  postcode: [],
+  street: [],
+  address: [],
+  city: [],
+  category: [],
+  email: [],
+  phone: [],
+  identifier: [],
+  text: [],
+};
+
 function phoneticAgree(a: Feature, b: Feature): boolean {
   const [a1, a2] = a.phonetic!;
   const [b1, b2] = b.phonetic!;

@@ -1,5 +1,5 @@
 import type { ComparedAttribute, MatchInput } from './attributes.ts';
-import { compareFeatures } from './comparisons.ts';
+import { TF_LEVELS, compareFeatures } from './comparisons.ts';
 import type { Model } from './model.ts';
 import { prepareRecord, type ComparisonKind, type Feature, type PreparedRecord } from './prepare-record.ts';
 
@@ -17,6 +17,10 @@ export interface CompiledModel {
   readonly weights: readonly Float64Array[];
   /** Per comparison: value → term frequency for the exact level, or undefined without one. */
   readonly frequencies: readonly (((value: string) => number) | undefined)[];
+  /** Per comparison: the near-agreement levels term frequencies adjust too (see `TF_LEVELS`). */
+  readonly nearLevels: readonly (readonly number[])[];
+  /** Per comparison: log2 of the exact level's u. */
+  readonly log2ExactU: Float64Array;
   /** log2(λ / (1 − λ)): the weight of two records about which nothing is known. */
   readonly prior: number;
 }
@@ -45,6 +49,8 @@ export function compileModel(model: Model): CompiledModel {
       const counts = new Map(Object.entries(tf.counts));
       return (value: string) => (counts.get(value) ?? tf.otherCount) / tf.total;
     }),
+    nearLevels: model.comparisons.map((c) => TF_LEVELS[c.kind]),
+    log2ExactU: Float64Array.from(model.comparisons, (c) => Math.log2(c.levels[0]!.u)),
     prior: Math.log2(model.lambda / (1 - model.lambda)),
   };
   cache.set(model, compiled);
@@ -209,35 +215,68 @@ function exactWeight(compiled: CompiledModel, c: number, value: string): number 
   return Math.log2(m / frequency(value));
 }
 
+/**
+ * The term-frequency adjustment of a near-agreement level (see `TF_LEVELS`) for values `a` and
+ * `b`: log2(u of exact agreement / tf of the more frequent value), as Splink adjusts fuzzy levels.
+ * "Mueller" and "Muelloer" are one typo apart, but most such pairs are two of the many Muellers:
+ * the typo weighs as little as agreeing on Mueller does, relative to an average name. It only
+ * ever lowers the weight: a typo makes a rare spelling ("Michkael"), so two rare values one typo
+ * apart are usually a common name misspelt, not a rare name.
+ */
+function nearAdjustment(compiled: CompiledModel, c: number, a: string, b: string): number {
+  const frequency = compiled.frequencies[c];
+  if (frequency === undefined) return 0;
+  return Math.min(0, Math.log2(compiled.model.comparisons[c]!.levels[0]!.u / Math.max(frequency(a), frequency(b))));
+}
+
+/** The weight of level `level` (not missing) of comparison `c` for the features `x` and `y`. */
+function levelWeight(compiled: CompiledModel, c: number, level: number, x: Feature, y: Feature): number {
+  if (level === 0) return exactWeight(compiled, c, x.v);
+  const plain = compiled.weights[c]![level]!;
+  return compiled.nearLevels[c]!.includes(level) ? plain + nearAdjustment(compiled, c, x.v, y.v) : plain;
+}
+
 /** The total match weight of a compared pair (prior included), levels as `compareRecords` wrote them. */
-export function pairWeight(compiled: CompiledModel, a: PreparedRecord, levels: Uint8Array, offset: number): number {
+export function pairWeight(compiled: CompiledModel, a: PreparedRecord, b: PreparedRecord, levels: Uint8Array, offset: number): number {
   let w = compiled.prior;
   for (let c = 0; c < compiled.kinds.length; c++) {
     const level = levels[offset + c]!;
     if (level === NULL_LEVEL) continue;
-    w += level === 0 ? exactWeight(compiled, c, a.features[c]!.v) : compiled.weights[c]![level]!;
+    w += levelWeight(compiled, c, level, a.features[c]!, b.features[c]!);
   }
   return w;
 }
 
 /**
- * `pairWeight` for many pairs of one feature table: the exact level's term-frequency weight is
- * worked out once per value (by feature number) instead of once per pair.
+ * `pairWeight` for many pairs of one feature table: the term-frequency weights are worked out
+ * once per value (by feature number) instead of once per pair.
  */
-export function tableWeigher(compiled: CompiledModel, table: FeatureTable): (left: number, levels: Uint8Array, offset: number) => number {
+export function tableWeigher(compiled: CompiledModel, table: FeatureTable): (left: number, right: number, levels: Uint8Array, offset: number) => number {
   const width = compiled.kinds.length;
   const exact = new Map<number, number>();
-  return (left, levels, offset) => {
+  const log2Frequency = new Map<number, number>();
+  const logFrequencyOf = (c: number, id: number): number => {
+    let x = log2Frequency.get(id);
+    if (x === undefined) log2Frequency.set(id, (x = Math.log2(compiled.frequencies[c]!(table.byId[id]!.v))));
+    return x;
+  };
+  return (left, right, levels, offset) => {
     let w = compiled.prior;
     for (let c = 0; c < width; c++) {
       const level = levels[offset + c]!;
       if (level === NULL_LEVEL) continue;
-      if (level !== 0) {
+      if (compiled.frequencies[c] === undefined) {
         w += compiled.weights[c]![level]!;
         continue;
       }
-      if (compiled.frequencies[c] === undefined) {
-        w += compiled.weights[c]![0]!;
+      if (level !== 0) {
+        w += compiled.weights[c]![level]!;
+        if (compiled.nearLevels[c]!.includes(level)) {
+          const fa = logFrequencyOf(c, table.ids[left * table.width + c]!);
+          const fb = logFrequencyOf(c, table.ids[right * table.width + c]!);
+          const adjustment = compiled.log2ExactU[c]! - (fa > fb ? fa : fb);
+          if (adjustment < 0) w += adjustment;
+        }
         continue;
       }
       const id = table.ids[left * table.width + c]!;
@@ -267,7 +306,7 @@ export interface AttributeScore {
   readonly label: string | null;
   /** log2(m/u) of the level, term-frequency adjustment included; 0 when missing. */
   readonly weight: number;
-  /** How much the value's frequency moved the exact level's weight (negative: a common value). */
+  /** How much the values' frequency moved the level's weight (negative: a common value). */
   readonly termFrequencyAdjustment: number;
 }
 
@@ -288,7 +327,7 @@ export function scorePrepared(model: Model, a: PreparedRecord, b: PreparedRecord
     const level = levels[c]!;
     if (level === NULL_LEVEL) return { attribute, level: null, label: null, weight: 0, termFrequencyAdjustment: 0 };
     const plain = compiled.weights[c]![level]!;
-    const weight = level === 0 ? exactWeight(compiled, c, a.features[c]!.v) : plain;
+    const weight = levelWeight(compiled, c, level, a.features[c]!, b.features[c]!);
     return { attribute, level, label: model.comparisons[c]!.levels[level]!.label, weight, termFrequencyAdjustment: weight - plain };
   });
   const weight = compiled.prior + attributes.reduce((s, x) => s + x.weight, 0);

@@ -1,7 +1,7 @@
 import type { ComparedAttribute } from './attributes.ts';
 import { defaultBlockingRules, findCandidates, ruleMasks } from './blocking.ts';
 import { compareFeatures } from './comparisons.ts';
-import { LEVELS } from './comparisons.ts';
+import { LEVELS, TF_LEVELS } from './comparisons.ts';
 import { countPatterns, countPatternsByMask, expectationMaximisation, indexPatterns, type PatternIndex } from './em.ts';
 import { openSession, type MatchData, type MatchSession } from './match-session.ts';
 import {
@@ -184,6 +184,50 @@ function estimateU(session: MatchSession, exactU: readonly number[], randomPairs
 }
 
 /**
+ * Each candidate pair's term-frequency factor (natural log) for EM: for every comparison the pair
+ * agrees on exactly, log(u / tf(value)), the amount by which scoring will move the exact level's
+ * weight for that value. Over random pairs agreeing on a value the factor averages 1, so it only
+ * tells pairs apart: two records sharing a generic email (info@…) or a surname half the file has
+ * are far weaker evidence than two sharing a rare one. Without it EM takes whole households, or
+ * everyone called Müller, for one person (the pairs agree on much, and levels alone cannot say
+ * how common the agreed value is), and the m of disagreeing on a first name or a birth date
+ * comes out several times too high.
+ */
+function termFrequencyFactors(session: MatchSession, tables: readonly TermFrequencies[], u: readonly (readonly number[])[]): Float64Array {
+  const width = session.attributes.length;
+  const { ids, byId } = session.table;
+  const byFeature = new Float64Array(byId.length);
+  const done = new Uint8Array(byId.length);
+  for (let k = 0; k < ids.length; k++) {
+    const id = ids[k]!;
+    if (id < 0 || done[id] === 1) continue;
+    done[id] = 1;
+    const c = k % width;
+    const tf = tables[c]!;
+    const v = byId[id]!.v;
+    const frequency = (Object.hasOwn(tf.counts, v) ? tf.counts[v]! : tf.otherCount) / tf.total;
+    byFeature[id] = Math.log(u[c]![0]! / frequency);
+  }
+  const { count, left, right } = session.candidates;
+  const levels = session.levels;
+  const near = session.kinds.map((k) => TF_LEVELS[k]);
+  const factors = new Float64Array(count);
+  for (let p = 0; p < count; p++) {
+    const base = p * width;
+    const a = left[p]! * width;
+    const b = right[p]! * width;
+    let f = 0;
+    for (let c = 0; c < width; c++) {
+      const l = levels[base + c]!;
+      if (l === 0) f += byFeature[ids[a + c]!]!;
+      else if (l !== NULL_LEVEL && near[c]!.includes(l)) f += Math.min(byFeature[ids[a + c]!]!, byFeature[ids[b + c]!]!, 0);
+    }
+    factors[p] = f;
+  }
+  return factors;
+}
+
+/**
  * What m looks like in ordinary person data, per comparison kind (levels as in LEVELS): most
  * records of one person agree exactly, some carry a typo or a variant, few disagree outright.
  * EM starts here, and every session's estimate is pulled towards it by `PRIOR_STRENGTH`
@@ -346,6 +390,7 @@ function emSessions(session: MatchSession, u: readonly (readonly number[])[], se
       missing: NULL_LEVEL,
     });
     summary.push({ rule: describeRule(rule), pairs, iterations: result.iterations, converged: result.converged });
+    if (process.env.KITH_DEBUG_EM) console.error(describeRule(rule), pairs, result.expectedMatches.toFixed(1), result.lambda.toExponential(2), session.attributes.map((a, c) => `${a}:[${result.m[c]!.map((x) => x.toFixed(2)).join(",")}]`).join(" "));
     for (let c = 0; c < width; c++) {
       if (used.has(c)) continue;
       // A session without any pair where this attribute is present says nothing about it.
@@ -441,7 +486,7 @@ function lambdaByEm(session: MatchSession, u: readonly (readonly number[])[], m:
   const width = session.attributes.length;
   const patterns = countPatterns(index);
   const ratio = patterns.map((p) => {
-    let w = 0;
+    let w = p.logFactor ?? 0;
     for (let c = 0; c < width; c++) {
       const l = p.levels[c]!;
       if (l !== NULL_LEVEL) w += Math.log(m[c]![l]! / u[c]![l]!);
@@ -533,7 +578,8 @@ export function trainSession(session: MatchSession, options: TrainOptions = {}):
     const d = deterministicLambda(session, recall);
     lambda = d.lambda;
     deterministicPairs = d.pairs;
-    const index = indexPatterns(session.levels, session.attributes.length, session.candidates.count, session.kinds.map((k) => LEVELS[k].length), NULL_LEVEL);
+    const factors = termFrequencyFactors(session, tables, u);
+    const index = indexPatterns(session.levels, session.attributes.length, session.candidates.count, session.kinds.map((k) => LEVELS[k].length), NULL_LEVEL, factors);
     const em = emSessions(session, u, seed, index);
     sessions = em.sessions;
     m = em.m;
@@ -589,7 +635,7 @@ function refineLambda(session: MatchSession, draft: Model): number {
   if (count === 0) return draft.lambda;
   const ratio = new Float64Array(count);
   for (let p = 0; p < count; p++) {
-    const w = pairWeight(compiled, session.records[session.candidates.left[p]!]!, session.levels, p * width) - compiled.prior;
+    const w = pairWeight(compiled, session.records[session.candidates.left[p]!]!, session.records[session.candidates.right[p]!]!, session.levels, p * width) - compiled.prior;
     ratio[p] = Math.pow(2, Math.min(Math.max(w, -60), 60));
   }
   let share = Math.min(Math.max((draft.lambda * totalPairs(session)) / count, 1e-6), 0.5);
