@@ -26,6 +26,9 @@ export interface TermFrequencies {
   readonly counts: Readonly<Record<string, number>>;
 }
 
+/** The largest number of values kept in a term-frequency table. */
+export const TF_MAX_VALUES = 10_000;
+
 export interface ComparisonModel {
   readonly attribute: ComparedAttribute;
   readonly kind: ComparisonKind;

@@ -82,6 +82,11 @@ export interface Feature {
   readonly rest?: string;
   /** A number unique among the features of one `FeatureCache` (set for cached features only). */
   readonly id?: number;
+  /**
+   * Names: how many records carry this value in the data the model is trained on or was trained
+   * on (see `countNames`); set after preparing, unknown (treated as rare) until then.
+   */
+  seen?: number;
 }
 
 /** A record ready to compare: its features in the order of the model's comparisons. */

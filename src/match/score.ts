@@ -57,9 +57,18 @@ export function compileModel(model: Model): CompiledModel {
   return compiled;
 }
 
-/** Prepares a record for `model`'s comparisons. */
+/**
+ * Prepares a record for `model`'s comparisons; a name counts as seen as often as the model's
+ * term-frequency table says (once when the table does not keep it).
+ */
 export function prepareFor(model: Model, input: MatchInput, source: 0 | 1 = 0): PreparedRecord {
-  return prepareRecord(input, compileModel(model).attributes, { dateOrder: model.dateOrder, source });
+  const compiled = compileModel(model);
+  const record = prepareRecord(input, compiled.attributes, { dateOrder: model.dateOrder, source });
+  record.features.forEach((f, c) => {
+    const tf = model.comparisons[c]!.termFrequencies;
+    if (f !== undefined && compiled.kinds[c] === 'name') f.seen = tf !== undefined && Object.hasOwn(tf.counts, f.v) ? tf.counts[f.v]! : 1;
+  });
+  return record;
 }
 
 /** Writes the agreement level of every comparison of a pair into `out` at `offset`. */

@@ -12,6 +12,7 @@ import {
   type BlockingRule,
   type ComparisonModel,
   type Model,
+  TF_MAX_VALUES,
   type TermFrequencies,
   type TrainingSummary,
 } from './model.ts';
@@ -82,8 +83,6 @@ function totalPairs(session: MatchSession): number {
   return session.link ? a.length * b.length : (a.length * (a.length - 1)) / 2;
 }
 
-/** The largest number of values kept in a term-frequency table. */
-const TF_MAX_VALUES = 10_000;
 
 /**
  * Term frequencies per comparison and the u of the exact level, which they give exactly: the
