@@ -284,6 +284,7 @@ export function defaultBlockingRules(attributes: readonly ComparedAttribute[]): 
   rule(['email', 'exact']);
   rule(['phone', 'exact']);
   rule(['nationalId', 'exact']);
+  for (const a of attributes) if (a.startsWith('id:')) rule([a, 'exact']);
   if (rules.length === 0) {
     // Nothing person-like: block on each attribute alone.
     for (const a of attributes) rule([a, 'exact']);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ComparedAttribute, MatchInput } from './attributes.ts';
+import { parseAttribute, type ComparedAttribute, type MatchInput } from './attributes.ts';
 import { LEVELS, compareFeatures } from './comparisons.ts';
 import { parseDate } from './normalise.ts';
 import { kindOf, prepareRecord } from './prepare-record.ts';
@@ -39,6 +39,13 @@ describe('name comparison', () => {
   it('spells out umlauts and drops titles and suffixes', () => {
     expect(level('lastName', { lastName: 'Müller' }, { lastName: 'MUELLER' })).toBe('exact');
     expect(level('firstName', { firstName: 'Dr. Anna' }, { firstName: 'anna' })).toBe('exact');
+  });
+  it('transliterates other scripts, and reads a Chinese full name family name first', () => {
+    expect(level('lastName', { lastName: 'ВАСИЛЬЕВ' }, { lastName: 'Vasilev' })).toBe('exact');
+    expect(level('lastName', { fullName: 'ВАСИЛЬЕВ, Александр Павлович' }, { lastName: 'Vasiliev' })).toMatch(/^typo/);
+    expect(level('firstName', { fullName: 'ВАСИЛЬЕВ, Александр Павлович' }, { firstName: 'Alexander' })).toMatch(/^nickname, same sound/);
+    expect(level('lastName', { fullName: '王杰' }, { lastName: 'Wang' })).toBe('exact');
+    expect(level('firstName', { fullName: '张秀英' }, { firstName: 'Xiu Ying' })).toBe('exact');
   });
   it('splits a full name when first and last are not given', () => {
     expect(level('lastName', { fullName: 'Smith, Robert' }, { lastName: 'smith' })).toBe('exact');
@@ -96,5 +103,12 @@ describe('other comparisons', () => {
     expect(level('firstName', { firstName: 'NA' }, { firstName: 'bob' })).toBeNull();
     expect(level('phone', { phone: '000-000-0000' }, { phone: '000-000-0000' })).toBeNull();
     expect(level('gender', { gender: 'U' }, { gender: 'M' })).toBeNull();
+  });
+  it('compares any other identifier (id:NAME) as a code', () => {
+    expect(parseAttribute('id:passport')).toBe('id:passport');
+    expect(kindOf('id:passport')).toBe('identifier');
+    const id = (v: string) => prepareRecord({ id: v, values: { 'id:passport': v } }, ['id:passport'], { dateOrder: 'mdy' }).features[0]!;
+    expect(LEVELS.identifier[compareFeatures('identifier', id('AB-1234567'), id('ab1234567'))]).toBe('exact');
+    expect(LEVELS.identifier[compareFeatures('identifier', id('10251111'), id('10252222'))]).toBe('different');
   });
 });

@@ -1,3 +1,5 @@
+import anyAscii from 'any-ascii';
+
 /**
  * Normalisation of raw attribute values into the forms the comparisons work on. Every function
  * returns undefined for a missing value, so "missing" has one representation downstream.
@@ -15,15 +17,30 @@ const ASCII = /^[\x00-\x7f]*$/;
 
 const FOLD: Readonly<Record<string, string>> = { ä: 'ae', ö: 'oe', ü: 'ue', ß: 'ss', æ: 'ae', ø: 'o', œ: 'oe', ł: 'l', đ: 'd', þ: 'th' };
 
+/** Runs of characters outside the Latin script (and its diacritics). */
+const NON_LATIN = /[^\u0000-\u024f\u0300-\u036f\u1e00-\u1eff]+/g;
+/** Chinese characters and Korean syllables: one syllable each. */
+const SYLLABIC = /[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]/;
+
+/**
+ * Other scripts in Latin letters, as the any-ascii tables spell them (ВАСИЛЬЕВ → VASIL'EV,
+ * 王杰 → Wang Jie, فيصل → fysl): a customer list mixes a name in its own script with the same
+ * name typed in Latin letters, and phonetic codes and edit distances then see them alike. A
+ * Chinese character or Korean syllable is one syllable of a name: each becomes a word.
+ */
+function transliterate(s: string): string {
+  return s.replace(NON_LATIN, (run) => (SYLLABIC.test(run) ? Array.from(run, (ch) => ` ${anyAscii(ch)} `).join('') : anyAscii(run)));
+}
+
 /**
  * Lower case, German umlauts spelled out (Müller → mueller, as German records transliterate them),
- * other diacritics removed, apostrophes dropped (O'Brien → obrien), every other non-alphanumeric
- * run turned into one space.
+ * other diacritics removed, other scripts transliterated, apostrophes dropped (O'Brien → obrien),
+ * every other non-alphanumeric run turned into one space.
  */
 export function foldText(raw: string): string {
   // Plain ASCII (most values) needs no umlauts or diacritics handled: two passes instead of five.
   if (ASCII.test(raw)) return raw.toLowerCase().replace(/['`]/g, '').replace(/[^a-z0-9]+/g, ' ').trim();
-  const lower = raw.toLowerCase().replace(/[äöüßæøœłđþ]/g, (c) => FOLD[c] ?? c);
+  const lower = transliterate(raw.toLowerCase().replace(/[äöüßæøœłđþ]/g, (c) => FOLD[c] ?? c)).toLowerCase();
   return lower
     .normalize('NFKD')
     .replace(/[\u0300-\u036f]/g, '')
@@ -41,7 +58,11 @@ export function normaliseName(raw: string | undefined): string | undefined {
   return tokens.length === 0 ? undefined : tokens.join(' ');
 }
 
-/** Splits a full name into first, middle and last; understands "Last, First Middle". */
+/**
+ * Splits a full name into first, middle and last; understands "Last, First Middle", and family
+ * name first for a name written in Chinese characters or Korean syllables (王杰: Wang is the
+ * family name, Jie the given name).
+ */
 export function splitFullName(raw: string | undefined): { first?: string; middle?: string; last?: string } {
   if (isMissing(raw)) return {};
   const comma = raw!.indexOf(',');
@@ -50,6 +71,7 @@ export function splitFullName(raw: string | undefined): { first?: string; middle
   if (name === undefined) return {};
   const tokens = name.split(' ');
   if (tokens.length === 1) return { last: tokens[0] };
+  if (comma < 0 && SYLLABIC.test(raw!)) return { first: tokens.slice(1).join(' '), last: tokens[0] };
   const middle = tokens.slice(1, -1).join(' ');
   return { first: tokens[0], ...(middle === '' ? {} : { middle }), last: tokens[tokens.length - 1] };
 }

@@ -60,7 +60,7 @@ export function kindOf(attribute: ComparedAttribute): ComparisonKind {
     case 'nationalId':
       return 'identifier';
     default:
-      return 'text';
+      return attribute.startsWith('id:') ? 'identifier' : 'text';
   }
 }
 
@@ -251,6 +251,7 @@ export function prepareRecord(
       case 'phone':
         return plain(normalisePhone(values.phone));
       default:
+        if (attribute.startsWith('id:')) return plain(normaliseCode(values[attribute]));
         return tokenised(normaliseText(values[attribute as Attribute]));
     }
   }
@@ -287,6 +288,7 @@ export function comparedAttributes(provided: Iterable<Attribute>): ComparedAttri
     return set.has(a);
   };
   for (const a of order) if (derived(a)) out.add(a);
+  for (const a of [...set].sort()) if (a.startsWith('id:')) out.add(a as ComparedAttribute);
   for (const a of [...set].sort()) if (a.startsWith('text:')) out.add(a as ComparedAttribute);
   return [...out];
 }

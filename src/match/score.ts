@@ -274,23 +274,22 @@ export function tableWeigher(compiled: CompiledModel, table: FeatureTable): (lef
     for (let c = 0; c < width; c++) {
       const level = levels[offset + c]!;
       if (level === NULL_LEVEL) continue;
-      if (compiled.frequencies[c] === undefined) {
-        w += compiled.weights[c]![level]!;
-        continue;
-      }
-      if (level !== 0) {
-        w += compiled.weights[c]![level]!;
+      let x: number;
+      if (compiled.frequencies[c] === undefined) x = compiled.weights[c]![level]!;
+      else if (level !== 0) {
+        x = compiled.weights[c]![level]!;
         if (compiled.nearLevels[c]!.includes(level)) {
           const fa = logFrequencyOf(c, table.ids[left * table.width + c]!);
           const fb = logFrequencyOf(c, table.ids[right * table.width + c]!);
           const adjustment = compiled.log2ExactU[c]! - (fa > fb ? fa : fb);
-          if (adjustment < 0) w += adjustment;
+          if (adjustment < 0) x += adjustment;
         }
-        continue;
+      } else {
+        const id = table.ids[left * table.width + c]!;
+        const known = exact.get(id);
+        if (known === undefined) exact.set(id, (x = exactWeight(compiled, c, table.byId[id]!.v)));
+        else x = known;
       }
-      const id = table.ids[left * table.width + c]!;
-      let x = exact.get(id);
-      if (x === undefined) exact.set(id, (x = exactWeight(compiled, c, table.byId[id]!.v)));
       w += x;
     }
     return w;

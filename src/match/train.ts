@@ -1,4 +1,4 @@
-import type { ComparedAttribute } from './attributes.ts';
+import { HOUSEHOLD_ATTRIBUTES, type ComparedAttribute } from './attributes.ts';
 import { defaultBlockingRules, findCandidates, ruleMasks } from './blocking.ts';
 import { compareFeatures } from './comparisons.ts';
 import { LEVELS, TF_LEVELS } from './comparisons.ts';
@@ -274,6 +274,7 @@ function deterministicLambda(session: MatchSession, recall: number): { lambda: n
   exact('email');
   exact('phone');
   exact('nationalId');
+  for (const a of session.attributes) if (a.startsWith('id:')) exact(a);
   if (rules.length === 0) exact(...session.attributes);
   const found = findCandidates(session.records, session.attributes, rules, { link: session.link, maxBlockSize: Number.POSITIVE_INFINITY, keyParts: session.keyParts });
   const possible = Math.max(totalPairs(session), 1);
@@ -340,6 +341,17 @@ function conditionalU(session: MatchSession, c: number, part: BlockingKeyPart, f
 }
 
 /**
+ * Whether every key part of a rule is something a household shares (an address, a phone, an
+ * email, a surname). Such a rule proposes whole families and everyone behind a shared mailbox,
+ * and EM over its pairs can take "lives together" for "is the same person": its m says that
+ * different first names and birth dates are common among matches. Its estimates are used only
+ * for attributes that no other rule's session estimates.
+ */
+function sharedByHouseholds(rule: BlockingRule): boolean {
+  return rule.parts.every((p) => HOUSEHOLD_ATTRIBUTES.has(p.attribute));
+}
+
+/**
  * m by EM, one session per blocking rule (as Splink does). A rule's pairs agree on its key parts
  * by construction: an attribute it takes exactly is left out of the session; one it takes through
  * a looser key (phonetic code, year, initial) stays in with its u measured among pairs sharing
@@ -353,6 +365,9 @@ function emSessions(session: MatchSession, u: readonly (readonly number[])[], se
   const conditional = new Map<string, number[]>();
   const estimates = session.kinds.map((): number[][] => []);
   const weights = session.kinds.map((): number[] => []);
+  // Estimates from rules that households share, kept apart: used only where no other rule speaks.
+  const sharedEstimates = session.kinds.map((): number[][] => []);
+  const sharedWeights = session.kinds.map((): number[] => []);
   const byRule = countPatternsByMask(index, masks, Math.min(session.rules.length, 32));
   session.rules.forEach((rule, r) => {
     if (r >= 32) return;
@@ -398,11 +413,12 @@ function emSessions(session: MatchSession, u: readonly (readonly number[])[], se
       // agree, so it cannot see first and last names swapped: that level is unobserved there.
       const partner = session.partners[c]!;
       const blind = partner >= 0 && used.has(partner) ? SWAPPED_LEVEL : -1;
-      estimates[c]!.push(blind < 0 ? result.m[c]! : result.m[c]!.map((x, l) => (l === blind ? Number.NaN : x)));
-      weights[c]!.push(result.expectedMatches);
+      const shared = sharedByHouseholds(rule);
+      (shared ? sharedEstimates : estimates)[c]!.push(blind < 0 ? result.m[c]! : result.m[c]!.map((x, l) => (l === blind ? Number.NaN : x)));
+      (shared ? sharedWeights : weights)[c]!.push(result.expectedMatches);
     }
   });
-  const m = session.kinds.map((kind, c) => combineSessions(estimates[c]!, weights[c]!) ?? initialM(kind));
+  const m = session.kinds.map((kind, c) => (estimates[c]!.length > 0 ? combineSessions(estimates[c]!, weights[c]!) : combineSessions(sharedEstimates[c]!, sharedWeights[c]!)) ?? initialM(kind));
   return { m, sessions: summary };
 }
 
