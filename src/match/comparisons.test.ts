@@ -97,6 +97,15 @@ describe('other comparisons', () => {
     expect(level('address', { address: '123 Main Street' }, { address: '123 Mian Street' })).toBe('same house number and similar street');
     expect(level('city', { city: 'Las Vegas' }, { city: 'Las Vegsa' })).toMatch(/^typo/);
   });
+  it('reads the street line and postcode of an address written on one line', () => {
+    expect(level('address', { address: '123 Main Street, Las Vegas NV 89132' }, { address: '123 Main St' })).toBe('exact');
+    expect(level('address', { address: 'Chinatown Point, 133 New Bridge Road, 059413 Singapore' }, { address: '133 New Bridge Road, Chinatown Point' })).toBe('exact');
+    expect(level('address', { address: 'Ansbacher Strasse 23, 56422 Dusseldorf' }, { address: '23 Ansbacher Street' })).toBe('exact');
+    expect(level('postalCode', { address: '18 Danver Place, Loughborough, LE11 1UU, United Kingdom' }, { postalCode: 'le11 1uu' })).toBe('exact');
+    // A postcode column wins over one read from the address; a box number is no postcode.
+    expect(level('postalCode', { address: '1 Main St, Springfield 62704', postalCode: '62701' }, { postalCode: '62701' })).toBe('exact');
+    expect(level('postalCode', { address: 'PO Box 12987' }, { postalCode: '12987' })).toBeNull();
+  });
   it('a missing or unreadable value gives no level', () => {
     expect(level('email', { email: '' }, { email: 'bob@work.com' })).toBeNull();
     expect(level('email', { email: 'not an email' }, { email: 'bob@work.com' })).toBeNull();

@@ -109,6 +109,7 @@ const STREET_WORDS: Readonly<Record<string, string>> = {
   cl: 'close',
   gr: 'grove',
   apt: 'apartment',
+  strasse: 'street',
   n: 'north',
   s: 'south',
   e: 'east',
@@ -123,6 +124,52 @@ export function normaliseStreet(raw: string | undefined): string | undefined {
     .split(' ')
     .map((t) => STREET_WORDS[t] ?? t)
     .join(' ');
+}
+
+/** Postcodes written inside an address: British and Canadian forms, and codes of five or six digits. */
+const POSTCODE = /\b([a-z]{1,2}\d[a-z\d]? ?\d[a-z]{2}|[a-z]\d[a-z] ?\d[a-z]\d|\d{5}(?:-\d{4})?|\d{6})\b/i;
+/** In a folded segment: a house number and a street after it, or a street and its number after it (`hauptstrasse 23`). */
+const NUMBER_FIRST = /(?:^|\s)(\d+[a-z]?\s+[a-z].*)$/;
+const NUMBER_LAST = /^[a-z][^\d]*\s\d+[a-z]?$/;
+
+/**
+ * An address written on one line with its town and postcode (`123 Main Street, Las Vegas NV
+ * 89132`, `Chinatown Point, 133 New Bridge Road, 059413 Singapore`) split into the street line
+ * (house number and street, `123 main street`; a number written after the street is moved in
+ * front, `23 ansbacher strasse`) and the postcode, so that it compares with the same address
+ * written as separate columns. A line without commas is the street line as it is, less a
+ * postcode at its end.
+ */
+export function parseAddress(raw: string | undefined): { line?: string; postcode?: string } {
+  if (isMissing(raw)) return {};
+  const segments = raw!.split(',').map((x) => x.trim()).filter((x) => x !== '');
+  let postcode: string | undefined;
+  let postcodeAt = -1;
+  for (let k = segments.length - 1; k >= (segments.length > 1 ? 1 : 0) && postcode === undefined; k--) {
+    const found = POSTCODE.exec(segments[k]!);
+    // A lone line's first number is its house number, and a box or flat number is no postcode.
+    const lone = segments.length === 1;
+    if (found !== null && (!lone || (found.index > 0 && /[a-z]{2,}\s+[a-z]{2,}[^a-z]*$/i.test(segments[k]!.slice(0, found.index)) && !/\b(box|no|suite|unit|apt|flat)\W*$/i.test(segments[k]!.slice(0, found.index))))) {
+      postcode = normaliseCode(found[1]);
+      postcodeAt = k;
+      if (segments.length === 1) segments[0] = segments[0]!.slice(0, found.index).trim();
+    }
+  }
+  const candidates = segments.map((x) => foldText(x).replace(/\bp o box\b/, 'po box'));
+  const usable = (k: number): boolean => candidates[k] !== '' && !(k === postcodeAt && segments.length > 1);
+  // Preferred, in order: a segment that starts with a house number, one that ends with it, one
+  // with a number and a street inside; else the first segment.
+  let line: string | undefined;
+  for (let k = 0; k < candidates.length && line === undefined; k++) if (usable(k) && /^\d+[a-z]?\s+[a-z]/.test(candidates[k]!)) line = candidates[k];
+  for (let k = 0; k < candidates.length && line === undefined; k++) {
+    if (!usable(k) || !NUMBER_LAST.test(candidates[k]!)) continue;
+    const tokens = candidates[k]!.split(' ');
+    line = [tokens[tokens.length - 1], ...tokens.slice(0, -1)].join(' ');
+  }
+  for (let k = 0; k < candidates.length && line === undefined; k++) if (usable(k)) line = NUMBER_FIRST.exec(candidates[k]!)?.[1];
+  for (let k = 0; k < candidates.length && line === undefined; k++) if (usable(k)) line = candidates[k];
+  const street = normaliseStreet(line);
+  return { ...(street === undefined ? {} : { line: street }), ...(postcode === undefined ? {} : { postcode }) };
 }
 
 /** Postcodes, house numbers and national ids: upper-case letters and digits only. */
