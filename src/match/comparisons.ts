@@ -24,10 +24,12 @@ export const LEVELS: Readonly<Record<ComparisonKind, readonly string[]>> = {
 };
 
 /**
- * Levels besides exact agreement whose weight term frequencies adjust, by the more frequent of
- * the two values: a typo of a common name is as weak as agreeing on it.
+ * Levels of near agreement that never weigh more than exact agreement on the more frequent of
+ * the two values (its term-frequency weight): a typo of "Mueller" says no more than "Mueller"
+ * does. Without the cap, a typo of a common name outweighed the name itself, since the typo
+ * level's u is an average over rare spellings.
  */
-export const TF_LEVELS: Readonly<Record<ComparisonKind, readonly number[]>> = {
+export const NEAR_LEVELS: Readonly<Record<ComparisonKind, readonly number[]>> = {
   name: [2],
   date: [],
   houseNumber: [],

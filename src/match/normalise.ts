@@ -231,7 +231,6 @@ const MONTHS: Readonly<Record<string, number>> = {
 function validParts(y: number, m: number, d: number): DateParts | undefined {
   if (!Number.isInteger(y) || y < 1000 || y > 9999) return undefined;
   if (!Number.isInteger(m) || !Number.isInteger(d) || m < 0 || m > 99 || d < 0 || d > 99) return undefined;
-  if (m === 0 && d !== 0) return { y, m: 0, d: 0 };
   return { y, m, d };
 }
 
@@ -271,11 +270,12 @@ export function parseDate(raw: string | undefined, order: DateOrder = 'mdy', now
   return undefined;
 }
 
-/** Joins separate year, month and day columns; the year is required, month and day may be missing. */
+/** Joins separate year, month and day columns; the year is required, month and day may be missing (0). */
 export function joinDateParts(year: string | undefined, month: string | undefined, day: string | undefined): DateParts | undefined {
   if (isMissing(year)) return undefined;
   const y = Number(year!.trim());
   const mo = isMissing(month) ? 0 : Number(month!.trim());
-  const d = isMissing(day) || mo === 0 ? 0 : Number(day!.trim());
+  // A month of 0 is unknown (or a typo), and the day still says something.
+  const d = isMissing(day) ? 0 : Number(day!.trim());
   return validParts(y, mo, d);
 }

@@ -1,5 +1,5 @@
 import type { ComparedAttribute, MatchInput } from './attributes.ts';
-import { TF_LEVELS, compareFeatures } from './comparisons.ts';
+import { NEAR_LEVELS, compareFeatures } from './comparisons.ts';
 import type { Model } from './model.ts';
 import { prepareRecord, type ComparisonKind, type Feature, type PreparedRecord } from './prepare-record.ts';
 
@@ -17,10 +17,10 @@ export interface CompiledModel {
   readonly weights: readonly Float64Array[];
   /** Per comparison: value → term frequency for the exact level, or undefined without one. */
   readonly frequencies: readonly (((value: string) => number) | undefined)[];
-  /** Per comparison: the near-agreement levels term frequencies adjust too (see `TF_LEVELS`). */
+  /** Per comparison: the near-agreement levels capped by exact agreement (see `NEAR_LEVELS`). */
   readonly nearLevels: readonly (readonly number[])[];
-  /** Per comparison: log2 of the exact level's u. */
-  readonly log2ExactU: Float64Array;
+  /** Per comparison: log2 of the exact level's m. */
+  readonly log2ExactM: Float64Array;
   /** log2(λ / (1 − λ)): the weight of two records about which nothing is known. */
   readonly prior: number;
 }
@@ -49,8 +49,8 @@ export function compileModel(model: Model): CompiledModel {
       const counts = new Map(Object.entries(tf.counts));
       return (value: string) => (counts.get(value) ?? tf.otherCount) / tf.total;
     }),
-    nearLevels: model.comparisons.map((c) => TF_LEVELS[c.kind]),
-    log2ExactU: Float64Array.from(model.comparisons, (c) => Math.log2(c.levels[0]!.u)),
+    nearLevels: model.comparisons.map((c) => NEAR_LEVELS[c.kind]),
+    log2ExactM: Float64Array.from(model.comparisons, (c) => Math.log2(c.levels[0]!.m)),
     prior: Math.log2(model.lambda / (1 - model.lambda)),
   };
   cache.set(model, compiled);
@@ -224,25 +224,13 @@ function exactWeight(compiled: CompiledModel, c: number, value: string): number 
   return Math.log2(m / frequency(value));
 }
 
-/**
- * The term-frequency adjustment of a near-agreement level (see `TF_LEVELS`) for values `a` and
- * `b`: log2(u of exact agreement / tf of the more frequent value), as Splink adjusts fuzzy levels.
- * "Mueller" and "Muelloer" are one typo apart, but most such pairs are two of the many Muellers:
- * the typo weighs as little as agreeing on Mueller does, relative to an average name. It only
- * ever lowers the weight: a typo makes a rare spelling ("Michkael"), so two rare values one typo
- * apart are usually a common name misspelt, not a rare name.
- */
-function nearAdjustment(compiled: CompiledModel, c: number, a: string, b: string): number {
-  const frequency = compiled.frequencies[c];
-  if (frequency === undefined) return 0;
-  return Math.min(0, Math.log2(compiled.model.comparisons[c]!.levels[0]!.u / Math.max(frequency(a), frequency(b))));
-}
-
 /** The weight of level `level` (not missing) of comparison `c` for the features `x` and `y`. */
 function levelWeight(compiled: CompiledModel, c: number, level: number, x: Feature, y: Feature): number {
   if (level === 0) return exactWeight(compiled, c, x.v);
   const plain = compiled.weights[c]![level]!;
-  return compiled.nearLevels[c]!.includes(level) ? plain + nearAdjustment(compiled, c, x.v, y.v) : plain;
+  const frequency = compiled.frequencies[c];
+  if (frequency === undefined || !compiled.nearLevels[c]!.includes(level)) return plain;
+  return Math.min(plain, exactWeight(compiled, c, frequency(x.v) >= frequency(y.v) ? x.v : y.v));
 }
 
 /** The total match weight of a compared pair (prior included), levels as `compareRecords` wrote them. */
@@ -279,10 +267,11 @@ export function tableWeigher(compiled: CompiledModel, table: FeatureTable): (lef
       else if (level !== 0) {
         x = compiled.weights[c]![level]!;
         if (compiled.nearLevels[c]!.includes(level)) {
+          // Never more than exact agreement on the more frequent of the two values.
           const fa = logFrequencyOf(c, table.ids[left * table.width + c]!);
           const fb = logFrequencyOf(c, table.ids[right * table.width + c]!);
-          const adjustment = compiled.log2ExactU[c]! - (fa > fb ? fa : fb);
-          if (adjustment < 0) x += adjustment;
+          const cap = compiled.log2ExactM[c]! - (fa > fb ? fa : fb);
+          if (cap < x) x = cap;
         }
       } else {
         const id = table.ids[left * table.width + c]!;
