@@ -147,8 +147,12 @@ export interface PatternIndex {
   readonly logFactors: Float64Array;
 }
 
-/** Steps per natural-log unit that pair factors are rounded to (about 0.35 bits a step). */
-const FACTOR_STEPS = 4;
+/**
+ * Steps per natural-log unit that pair factors are rounded to (one step is about 1.4 bits). Finer
+ * steps multiply the patterns EM iterates over for no gain (quarter steps: 100,000 generated
+ * records train 25% slower, the same F1 everywhere).
+ */
+const FACTOR_STEPS = 1;
 /** Pair factors are clamped to ±this (natural log) before rounding. */
 const FACTOR_LIMIT = 12;
 
@@ -160,7 +164,7 @@ const FACTOR_LIMIT = 12;
  *
  * `factors`, when given, is each pair's likelihood-ratio adjustment (natural log): term
  * frequencies make agreeing on "smith" weaker evidence than agreeing on "szczepanski", which the
- * levels alone cannot say. Factors are rounded to quarter steps and are part of a pattern, so
+ * levels alone cannot say. Factors are rounded (see `FACTOR_STEPS`) and are part of a pattern, so
  * pairs sharing levels but not rarity are told apart at the cost of more patterns.
  */
 export function indexPatterns(levels: Uint8Array, comparisons: number, pairs: number, levelCounts: readonly number[], missing: number, factors?: Float32Array | Float64Array): PatternIndex {
