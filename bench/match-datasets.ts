@@ -91,22 +91,27 @@ export function rldata(size: 500 | 10000): LabelledDataset {
 /**
  * The Senzing truth set: three sources (customers, watchlist, reference) deduplicated together,
  * as one list, since the same person can be in any of them, twice in one of them too. Record ids
- * are `SOURCE:RECORD_ID`. Identity documents are mapped (each to an attribute of its own), since
- * the set was made to exercise them; native-script names and free columns (amounts, statuses,
- * relationships) are not.
+ * are `SOURCE:RECORD_ID`. Every column that says who someone is, is mapped: names (a name in its
+ * own script as a full name, used where the record has no Latin one), organisation names (primary
+ * and secondary), the employer, identity documents (each an identifier of its own), addresses,
+ * phones, emails, birth dates, gender. Record dates, amounts, statuses and disclosed relationships
+ * are not.
  */
 export function senzing(): LabelledDataset {
   const inputs: MatchInput[] = [];
   for (const file of ['customers', 'watchlist', 'reference']) {
     const table = readCsv(join(DATASETS_DIR, 'senzing_truthset', `${file}.csv`));
     const maps = [
+      'NATIVE_NAME_FULL=fullName',
       'PRIMARY_NAME_ORG=text:organisation',
-      'PASSPORT_NUMBER=text:passport',
-      'DRIVERS_LICENSE_NUMBER=text:drivers_licence',
+      'SECONDARY_NAME_ORG=text:organisation',
+      'EMPLOYER=text:employer',
+      'PASSPORT_NUMBER=id:passport',
+      'DRIVERS_LICENSE_NUMBER=id:drivers_licence',
       'SSN_NUMBER=nationalId',
-      'NATIONAL_ID_NUMBER=text:national_id',
-      'TAX_ID_NUMBER=text:tax_id',
-      'LEI_NUMBER=text:lei',
+      'NATIONAL_ID_NUMBER=id:national_id',
+      'TAX_ID_NUMBER=id:tax_id',
+      'LEI_NUMBER=id:lei',
     ].filter((m) => table.header.includes(m.slice(0, m.indexOf('='))));
     const source = table.header.indexOf('DATA_SOURCE');
     const keyed = { ...table, header: ['key', ...table.header], rows: table.rows.map((r) => [`${r[source]}:${r[table.header.indexOf('RECORD_ID')]}`, ...r]) };

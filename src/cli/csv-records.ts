@@ -87,7 +87,7 @@ export function columnMapping(table: CsvTable, idColumn: string, maps: readonly 
     }
     const attribute = parseAttribute(target);
     if (attribute === undefined) {
-      throw new CliError(`--map ${m}: unknown attribute "${target}" (use firstName, middleName, lastName, fullName, birthday, birthYear, birthMonth, birthDay, streetNumber, street, address, city, postalCode, state, country, email, phone, gender, nationalId, text:NAME or skip)`);
+      throw new CliError(`--map ${m}: unknown attribute "${target}" (use firstName, middleName, lastName, fullName, birthday, birthYear, birthMonth, birthDay, streetNumber, street, address, city, postalCode, state, country, email, phone, gender, nationalId, id:NAME, text:NAME or skip)`);
     }
     columns.set(i, attribute);
   }

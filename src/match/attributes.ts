@@ -4,7 +4,8 @@
  *
  * `fullName` and `birthYear`/`birthMonth`/`birthDay` are input forms only: a full name is split into
  * first, middle and last names when those are not given, and date parts are joined into `birthday`.
- * `text:NAME` is any other column, compared as free text.
+ * `text:NAME` is any other column, compared as free text; `id:NAME` is any other identifier
+ * (passport, driving licence, customer number), compared as a code: exact, one typo, different.
  */
 export const ATTRIBUTE_NAMES = [
   'firstName',
@@ -29,8 +30,8 @@ export const ATTRIBUTE_NAMES = [
 ] as const;
 
 export type KnownAttribute = (typeof ATTRIBUTE_NAMES)[number];
-/** A known attribute, or `text:NAME` for a free-text column. */
-export type Attribute = KnownAttribute | `text:${string}`;
+/** A known attribute, `text:NAME` for a free-text column or `id:NAME` for another identifier. */
+export type Attribute = KnownAttribute | `text:${string}` | `id:${string}`;
 
 /** The attributes that are compared (input-only forms are folded into these). */
 export type ComparedAttribute = Exclude<Attribute, 'fullName' | 'birthYear' | 'birthMonth' | 'birthDay'>;
@@ -48,6 +49,7 @@ export function parseAttribute(raw: string): Attribute | undefined {
   const s = raw.trim();
   if (KNOWN.has(s)) return s as KnownAttribute;
   if (s.startsWith('text:') && /^text:[A-Za-z0-9_.\- ]{1,64}$/.test(s)) return s as `text:${string}`;
+  if (s.startsWith('id:') && /^id:[A-Za-z0-9_.\- ]{1,64}$/.test(s)) return s as `id:${string}`;
   return undefined;
 }
 
@@ -121,3 +123,10 @@ export function guessAttribute(header: string): KnownAttribute | undefined {
   const key = header.toLowerCase().replace(/[^a-z0-9]/g, '');
   return Object.hasOwn(HEADER_SYNONYMS, key) ? HEADER_SYNONYMS[key] : undefined;
 }
+
+/**
+ * Attributes that the members of one household, or the users of one shared mailbox, have in
+ * common: a surname, an address and its parts, a phone, an email. Training does not learn what
+ * a person looks like from blocking rules made of them alone (see `sharedByHouseholds`).
+ */
+export const HOUSEHOLD_ATTRIBUTES: ReadonlySet<ComparedAttribute> = new Set<ComparedAttribute>(['lastName', 'streetNumber', 'street', 'address', 'city', 'postalCode', 'state', 'country', 'email', 'phone']);

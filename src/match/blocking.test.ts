@@ -89,6 +89,11 @@ describe('key transforms', () => {
     expect(partValue({ attribute: 'birthday', transform: 'year' }, a!.features[2])).not.toBe(partValue({ attribute: 'birthday', transform: 'year' }, b!.features[2]));
     expect(partValue({ attribute: 'lastName', transform: 'prefix' }, a!.features[1])).toBe('smi');
   });
+  it('last7: a phone with and without its country and area code meets', () => {
+    const phone = (raw: string) => partValue({ attribute: 'phone', transform: 'last7' }, prepareRecord({ id: raw, values: { phone: raw } }, ['phone'], { dateOrder: 'mdy' }).features[0]);
+    expect(phone('+7 (4812) 85-62-34')).toBe(phone('481-285-6234'));
+    expect(phone('12345')).toBeUndefined();
+  });
 });
 
 describe('pair budgets', () => {

@@ -26,6 +26,8 @@ export function partValue(part: BlockingKeyPart, f: Feature | undefined): string
       return f.date === undefined ? undefined : String(f.date.y);
     case 'monthDay':
       return f.date === undefined || f.date.m === 0 || f.date.d === 0 ? undefined : `${f.date.m}-${f.date.d}`;
+    case 'last7':
+      return f.v.length < 7 ? undefined : f.v.slice(-7);
     default: {
       const never: never = part.transform;
       throw new Error(`unknown blocking transform ${String(never)}`);
@@ -282,8 +284,10 @@ export function defaultBlockingRules(attributes: readonly ComparedAttribute[]): 
   rule(['city', 'exact'], ['lastName', 'phonetic']);
   rule(['city', 'exact'], ['firstName', 'phonetic']);
   rule(['email', 'exact']);
-  rule(['phone', 'exact']);
+  // The subscriber number: a phone written with and without its country or area code.
+  rule(['phone', 'last7']);
   rule(['nationalId', 'exact']);
+  for (const a of attributes) if (a.startsWith('id:')) rule([a, 'exact']);
   if (rules.length === 0) {
     // Nothing person-like: block on each attribute alone.
     for (const a of attributes) rule([a, 'exact']);

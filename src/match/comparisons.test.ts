@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { ComparedAttribute, MatchInput } from './attributes.ts';
+import { parseAttribute, type ComparedAttribute, type MatchInput } from './attributes.ts';
 import { LEVELS, compareFeatures } from './comparisons.ts';
 import { parseDate } from './normalise.ts';
 import { kindOf, prepareRecord } from './prepare-record.ts';
 
-const ATTRS: ComparedAttribute[] = ['firstName', 'lastName', 'birthday', 'postalCode', 'email', 'phone', 'streetNumber', 'address', 'city'];
+const ATTRS: ComparedAttribute[] = ['firstName', 'lastName', 'birthday', 'postalCode', 'email', 'phone', 'streetNumber', 'address', 'city', 'gender'];
 
 function level(attribute: ComparedAttribute, a: MatchInput['values'], b: MatchInput['values']): string | null {
   const x = prepareRecord({ id: 'a', values: a }, ATTRS, { dateOrder: 'mdy' });
@@ -28,9 +28,24 @@ describe('name comparison', () => {
     expect(level('firstName', { firstName: 'J.' }, { firstName: 'John' })).toBe('initial agrees');
     expect(level('firstName', { firstName: 'Alice' }, { firstName: 'Zachary' })).toBe('different');
   });
+  it('takes two close spellings that each many records carry for two names, not a typo', () => {
+    const name = (v: string, seen: number) => ({ ...prepareRecord({ id: v, values: { lastName: v } }, ['lastName'], { dateOrder: 'mdy' }).features[0]!, seen });
+    const label = (a: ReturnType<typeof name>, b: ReturnType<typeof name>) => LEVELS.name[compareFeatures('name', a, b)];
+    expect(label(name('Schmitt', 107), name('Schmidt', 482))).toBe('nickname, same sound or shared word');
+    expect(label(name('Muelloer', 1), name('Mueller', 691))).toMatch(/^typo/);
+    // 5 records next to 691 (under 1%) is still a typo: typos of a very common name recur.
+    expect(label(name('Muelloer', 5), name('Mueller', 691))).toMatch(/^typo/);
+  });
   it('spells out umlauts and drops titles and suffixes', () => {
     expect(level('lastName', { lastName: 'Müller' }, { lastName: 'MUELLER' })).toBe('exact');
     expect(level('firstName', { firstName: 'Dr. Anna' }, { firstName: 'anna' })).toBe('exact');
+  });
+  it('transliterates other scripts, and reads a Chinese full name family name first', () => {
+    expect(level('lastName', { lastName: 'ВАСИЛЬЕВ' }, { lastName: 'Vasilev' })).toBe('exact');
+    expect(level('lastName', { fullName: 'ВАСИЛЬЕВ, Александр Павлович' }, { lastName: 'Vasiliev' })).toMatch(/^typo/);
+    expect(level('firstName', { fullName: 'ВАСИЛЬЕВ, Александр Павлович' }, { firstName: 'Alexander' })).toMatch(/^nickname, same sound/);
+    expect(level('lastName', { fullName: '王杰' }, { lastName: 'Wang' })).toBe('exact');
+    expect(level('firstName', { fullName: '张秀英' }, { firstName: 'Xiu Ying' })).toBe('exact');
   });
   it('splits a full name when first and last are not given', () => {
     expect(level('lastName', { fullName: 'Smith, Robert' }, { lastName: 'smith' })).toBe('exact');
@@ -40,12 +55,15 @@ describe('name comparison', () => {
 
 describe('date comparison', () => {
   it('understands the common formats', () => {
-    for (const raw of ['19781211', '1978-12-11', '12/11/1978', 'Dec 11, 1978', '11 December 1978', '1978-12-11T00:00:00Z']) {
+    for (const raw of ['19781211', '1978-12-11', '12/11/1978', 'Dec 11, 1978', '11 December 1978', '11-Dec-78', 'Dec 11 1978', '1978-12-11T00:00:00Z']) {
       expect(parseDate(raw, 'mdy'), raw).toEqual({ y: 1978, m: 12, d: 11 });
     }
     expect(parseDate('11/12/1978', 'dmy')).toEqual({ y: 1978, m: 12, d: 11 });
     expect(parseDate('25/12/1978', 'mdy')).toEqual({ y: 1978, m: 12, d: 25 });
     expect(parseDate('not a date')).toBeUndefined();
+    // A two-digit year is the most recent such year: 24-May-11 is 2011, 15-Mar-92 is 1992.
+    expect(parseDate('24-May-11', 'mdy', new Date('2026-01-01'))).toEqual({ y: 2011, m: 5, d: 24 });
+    expect(parseDate('15-Mar-92', 'mdy', new Date('2026-01-01'))).toEqual({ y: 1992, m: 3, d: 15 });
   });
   it('orders exact, typo or swapped day/month, year with month or day, month and day, two typos, near years, different', () => {
     expect(level('birthday', { birthday: '1978-12-11' }, { birthday: '12/11/1978' })).toBe('exact');
@@ -79,10 +97,27 @@ describe('other comparisons', () => {
     expect(level('address', { address: '123 Main Street' }, { address: '123 Mian Street' })).toBe('same house number and similar street');
     expect(level('city', { city: 'Las Vegas' }, { city: 'Las Vegsa' })).toMatch(/^typo/);
   });
+  it('reads the street line and postcode of an address written on one line', () => {
+    expect(level('address', { address: '123 Main Street, Las Vegas NV 89132' }, { address: '123 Main St' })).toBe('exact');
+    expect(level('address', { address: 'Chinatown Point, 133 New Bridge Road, 059413 Singapore' }, { address: '133 New Bridge Road, Chinatown Point' })).toBe('exact');
+    expect(level('address', { address: 'Ansbacher Strasse 23, 56422 Dusseldorf' }, { address: '23 Ansbacher Street' })).toBe('exact');
+    expect(level('postalCode', { address: '18 Danver Place, Loughborough, LE11 1UU, United Kingdom' }, { postalCode: 'le11 1uu' })).toBe('exact');
+    // A postcode column wins over one read from the address; a box number is no postcode.
+    expect(level('postalCode', { address: '1 Main St, Springfield 62704', postalCode: '62701' }, { postalCode: '62701' })).toBe('exact');
+    expect(level('postalCode', { address: 'PO Box 12987' }, { postalCode: '12987' })).toBeNull();
+  });
   it('a missing or unreadable value gives no level', () => {
     expect(level('email', { email: '' }, { email: 'bob@work.com' })).toBeNull();
     expect(level('email', { email: 'not an email' }, { email: 'bob@work.com' })).toBeNull();
     expect(level('firstName', { firstName: 'NA' }, { firstName: 'bob' })).toBeNull();
     expect(level('phone', { phone: '000-000-0000' }, { phone: '000-000-0000' })).toBeNull();
+    expect(level('gender', { gender: 'U' }, { gender: 'M' })).toBeNull();
+  });
+  it('compares any other identifier (id:NAME) as a code', () => {
+    expect(parseAttribute('id:passport')).toBe('id:passport');
+    expect(kindOf('id:passport')).toBe('identifier');
+    const id = (v: string) => prepareRecord({ id: v, values: { 'id:passport': v } }, ['id:passport'], { dateOrder: 'mdy' }).features[0]!;
+    expect(LEVELS.identifier[compareFeatures('identifier', id('AB-1234567'), id('ab1234567'))]).toBe('exact');
+    expect(LEVELS.identifier[compareFeatures('identifier', id('10251111'), id('10252222'))]).toBe('different');
   });
 });

@@ -83,6 +83,23 @@ describe('expectationMaximisation', () => {
     expect(key(even!)).toEqual(key(compressPatterns(levels, width, (p) => p % 2 === 0, count)));
   });
 
+  it('keeps pairs with the same levels but different term-frequency factors apart', () => {
+    const levels = Uint8Array.from([0, 1, 0, 1, 0, 1]);
+    const index = indexPatterns(levels, 2, 3, [2, 2], 255, Float64Array.from([0, Math.log(1 / 50), 0.01]));
+    const patterns = countPatterns(index);
+    // Pairs 0 and 2 round to one pattern (0 and 0.01); pair 1 (a value 50 times as common as average) is its own.
+    expect(patterns.map((p) => p.count).sort()).toEqual([1, 2]);
+    expect(patterns.find((p) => p.count === 1)!.logFactor).toBeCloseTo(Math.log(1 / 50), 0);
+  });
+
+  it('counts a pair agreeing on a common value as less likely a match', () => {
+    const { levels, width, count } = draw();
+    const plain = compressPatterns(levels, width, () => true, count);
+    const common = plain.map((p) => ({ ...p, logFactor: p.levels[0] === 0 ? Math.log(1 / 20) : 0 }));
+    const run = (patterns: typeof plain) => expectationMaximisation({ patterns, levelCounts: [2, 3, 3], fixed: new Set([0]), u, m, lambda: 0.1, missing: 255 });
+    expect(run(common).expectedMatches).toBeLessThan(run(plain).expectedMatches * 0.8);
+  });
+
   it('leans on the prior when few matches speak, on the data when many do', () => {
     const { levels, width, count } = draw();
     const all = compressPatterns(levels, width, () => true, count);

@@ -86,7 +86,7 @@ export function matchRecords(data: MatchData, options: MatchOptions = {}): Match
   const { candidates, records } = session;
   const weight = new Float64Array(candidates.count);
   const weigh = tableWeigher(compiled, session.table);
-  for (let p = 0; p < candidates.count; p++) weight[p] = weigh(candidates.left[p]!, session.levels, p * width);
+  for (let p = 0; p < candidates.count; p++) weight[p] = weigh(candidates.left[p]!, candidates.right[p]!, session.levels, p * width);
   const minWeight = probabilityToWeight(Math.min(Math.max(model.threshold, 1e-12), 1 - 1e-12));
   let above = 0;
   for (let p = 0; p < candidates.count; p++) if (weight[p]! >= minWeight) above++;
@@ -103,7 +103,7 @@ export function matchRecords(data: MatchData, options: MatchOptions = {}): Match
       // Two records of the same file of a link are not compared: that is the files' own business.
       if (session.link && records[a]!.source === records[b]!.source) return Number.POSITIVE_INFINITY;
       compareRecords(compiled, records[a]!, records[b]!, row, 0);
-      return pairWeight(compiled, records[a]!, row, 0);
+      return pairWeight(compiled, records[a]!, records[b]!, row, 0);
     },
   });
   const out = records.map((r, i): MatchedRecord => ({ id: r.id, source: r.source, cluster: records[clustered.clusterOf[i]!]!.id }));

@@ -2,7 +2,8 @@ import type { ComparedAttribute, MatchInput } from './attributes.ts';
 import { KeyParts, findCandidates, fitRulesToBudget, type Candidates } from './blocking.ts';
 import type { BlockingRule } from './model.ts';
 import type { DateOrder } from './normalise.ts';
-import { comparedAttributes, featureCache, kindOf, prepareRecord, type ComparisonKind, type PreparedRecord } from './prepare-record.ts';
+import { TF_MAX_VALUES } from './model.ts';
+import { comparedAttributes, featureCache, kindOf, prepareRecord, type ComparisonKind, type Feature, type PreparedRecord } from './prepare-record.ts';
 import { featureTable, memoComparer, namePartners, type FeatureTable } from './score.ts';
 
 /** Records to dedupe (one list) or to link (two lists). */
@@ -90,6 +91,35 @@ function fitRules(
   });
 }
 
+/**
+ * Sets `seen` on every name feature: how many records carry that name. Like the term-frequency
+ * tables a model keeps (`TF_MAX_VALUES` values per comparison), only the most frequent values
+ * count; past those a name counts as seen once, so a session and a model read from it agree.
+ */
+function countNames(table: FeatureTable, kinds: readonly ComparisonKind[]): void {
+  const { width, ids, byId } = table;
+  const counts = new Int32Array(byId.length);
+  for (let k = 0; k < ids.length; k++) {
+    const id = ids[k]!;
+    if (id >= 0 && kinds[k % width] === 'name') counts[id]!++;
+  }
+  const byComparison = kinds.map((): number[] => []);
+  for (let k = 0; k < ids.length; k++) {
+    const id = ids[k]!;
+    if (id < 0 || counts[id]! <= 0) continue;
+    byComparison[k % width]!.push(counts[id]!);
+    counts[id] = -counts[id]!;
+  }
+  const cutoff = byComparison.map((xs) => (xs.length <= TF_MAX_VALUES ? 0 : xs.sort((a, b) => b - a)[TF_MAX_VALUES - 1]!));
+  for (let k = 0; k < ids.length; k++) {
+    const id = ids[k]!;
+    if (id < 0 || counts[id]! >= 0) continue;
+    const n = -counts[id]!;
+    counts[id] = 0;
+    (byId[id] as Feature).seen = n >= cutoff[k % width]! ? n : 1;
+  }
+}
+
 /** Prepares the records, finds candidate pairs and compares each of them. */
 export function openSession(data: MatchData, options: SessionOptions): MatchSession {
   const link = !Array.isArray(data);
@@ -103,6 +133,7 @@ export function openSession(data: MatchData, options: SessionOptions): MatchSess
       ]
     : (data as readonly MatchInput[]).map((r) => prepareRecord(r, attributes, read));
   const table = featureTable(records, attributes.length);
+  countNames(table, attributes.map(kindOf));
   const keyParts = new KeyParts(records, attributes, table);
   const budget = options.maxPairsPerRecord === undefined ? undefined : Math.max(MIN_RULE_BUDGET, options.maxPairsPerRecord * records.length);
   const side = Uint8Array.from(records, (r) => r.source);

@@ -26,6 +26,9 @@ export interface TermFrequencies {
   readonly counts: Readonly<Record<string, number>>;
 }
 
+/** The largest number of values kept in a term-frequency table. */
+export const TF_MAX_VALUES = 10_000;
+
 export interface ComparisonModel {
   readonly attribute: ComparedAttribute;
   readonly kind: ComparisonKind;
@@ -36,10 +39,11 @@ export interface ComparisonModel {
 /**
  * How a blocking key is derived from an attribute's normalised value: the value itself, its
  * Double Metaphone code (names), its first character, its first three characters (`prefix`,
- * without spaces), a date's year, or a date's month and day (`monthDay`: finds a mistyped year).
+ * without spaces), a date's year, a date's month and day (`monthDay`: finds a mistyped year), or
+ * the last seven characters (`last7`: a phone's subscriber number, with or without its prefixes).
  */
-export type BlockingTransform = 'exact' | 'phonetic' | 'initial' | 'prefix' | 'year' | 'monthDay';
-export const BLOCKING_TRANSFORMS: readonly BlockingTransform[] = ['exact', 'phonetic', 'initial', 'prefix', 'year', 'monthDay'];
+export type BlockingTransform = 'exact' | 'phonetic' | 'initial' | 'prefix' | 'year' | 'monthDay' | 'last7';
+export const BLOCKING_TRANSFORMS: readonly BlockingTransform[] = ['exact', 'phonetic', 'initial', 'prefix', 'year', 'monthDay', 'last7'];
 
 export interface BlockingKeyPart {
   readonly attribute: ComparedAttribute;

@@ -1,3 +1,5 @@
+import anyAscii from 'any-ascii';
+
 /**
  * Normalisation of raw attribute values into the forms the comparisons work on. Every function
  * returns undefined for a missing value, so "missing" has one representation downstream.
@@ -15,15 +17,30 @@ const ASCII = /^[\x00-\x7f]*$/;
 
 const FOLD: Readonly<Record<string, string>> = { ä: 'ae', ö: 'oe', ü: 'ue', ß: 'ss', æ: 'ae', ø: 'o', œ: 'oe', ł: 'l', đ: 'd', þ: 'th' };
 
+/** Runs of characters outside the Latin script (and its diacritics). */
+const NON_LATIN = /[^\u0000-\u024f\u0300-\u036f\u1e00-\u1eff]+/g;
+/** Chinese characters and Korean syllables: one syllable each. */
+const SYLLABIC = /[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]/;
+
+/**
+ * Other scripts in Latin letters, as the any-ascii tables spell them (ВАСИЛЬЕВ → VASIL'EV,
+ * 王杰 → Wang Jie, فيصل → fysl): a customer list mixes a name in its own script with the same
+ * name typed in Latin letters, and phonetic codes and edit distances then see them alike. A
+ * Chinese character or Korean syllable is one syllable of a name: each becomes a word.
+ */
+function transliterate(s: string): string {
+  return s.replace(NON_LATIN, (run) => (SYLLABIC.test(run) ? Array.from(run, (ch) => ` ${anyAscii(ch)} `).join('') : anyAscii(run)));
+}
+
 /**
  * Lower case, German umlauts spelled out (Müller → mueller, as German records transliterate them),
- * other diacritics removed, apostrophes dropped (O'Brien → obrien), every other non-alphanumeric
- * run turned into one space.
+ * other diacritics removed, other scripts transliterated, apostrophes dropped (O'Brien → obrien),
+ * every other non-alphanumeric run turned into one space.
  */
 export function foldText(raw: string): string {
   // Plain ASCII (most values) needs no umlauts or diacritics handled: two passes instead of five.
   if (ASCII.test(raw)) return raw.toLowerCase().replace(/['`]/g, '').replace(/[^a-z0-9]+/g, ' ').trim();
-  const lower = raw.toLowerCase().replace(/[äöüßæøœłđþ]/g, (c) => FOLD[c] ?? c);
+  const lower = transliterate(raw.toLowerCase().replace(/[äöüßæøœłđþ]/g, (c) => FOLD[c] ?? c)).toLowerCase();
   return lower
     .normalize('NFKD')
     .replace(/[\u0300-\u036f]/g, '')
@@ -41,7 +58,11 @@ export function normaliseName(raw: string | undefined): string | undefined {
   return tokens.length === 0 ? undefined : tokens.join(' ');
 }
 
-/** Splits a full name into first, middle and last; understands "Last, First Middle". */
+/**
+ * Splits a full name into first, middle and last; understands "Last, First Middle", and family
+ * name first for a name written in Chinese characters or Korean syllables (王杰: Wang is the
+ * family name, Jie the given name).
+ */
 export function splitFullName(raw: string | undefined): { first?: string; middle?: string; last?: string } {
   if (isMissing(raw)) return {};
   const comma = raw!.indexOf(',');
@@ -50,6 +71,7 @@ export function splitFullName(raw: string | undefined): { first?: string; middle
   if (name === undefined) return {};
   const tokens = name.split(' ');
   if (tokens.length === 1) return { last: tokens[0] };
+  if (comma < 0 && SYLLABIC.test(raw!)) return { first: tokens.slice(1).join(' '), last: tokens[0] };
   const middle = tokens.slice(1, -1).join(' ');
   return { first: tokens[0], ...(middle === '' ? {} : { middle }), last: tokens[tokens.length - 1] };
 }
@@ -87,6 +109,7 @@ const STREET_WORDS: Readonly<Record<string, string>> = {
   cl: 'close',
   gr: 'grove',
   apt: 'apartment',
+  strasse: 'street',
   n: 'north',
   s: 'south',
   e: 'east',
@@ -101,6 +124,52 @@ export function normaliseStreet(raw: string | undefined): string | undefined {
     .split(' ')
     .map((t) => STREET_WORDS[t] ?? t)
     .join(' ');
+}
+
+/** Postcodes written inside an address: British and Canadian forms, and codes of five or six digits. */
+const POSTCODE = /\b([a-z]{1,2}\d[a-z\d]? ?\d[a-z]{2}|[a-z]\d[a-z] ?\d[a-z]\d|\d{5}(?:-\d{4})?|\d{6})\b/i;
+/** In a folded segment: a house number and a street after it, or a street and its number after it (`hauptstrasse 23`). */
+const NUMBER_FIRST = /(?:^|\s)(\d+[a-z]?\s+[a-z].*)$/;
+const NUMBER_LAST = /^[a-z][^\d]*\s\d+[a-z]?$/;
+
+/**
+ * An address written on one line with its town and postcode (`123 Main Street, Las Vegas NV
+ * 89132`, `Chinatown Point, 133 New Bridge Road, 059413 Singapore`) split into the street line
+ * (house number and street, `123 main street`; a number written after the street is moved in
+ * front, `23 ansbacher strasse`) and the postcode, so that it compares with the same address
+ * written as separate columns. A line without commas is the street line as it is, less a
+ * postcode at its end.
+ */
+export function parseAddress(raw: string | undefined): { line?: string; postcode?: string } {
+  if (isMissing(raw)) return {};
+  const segments = raw!.split(',').map((x) => x.trim()).filter((x) => x !== '');
+  let postcode: string | undefined;
+  let postcodeAt = -1;
+  for (let k = segments.length - 1; k >= (segments.length > 1 ? 1 : 0) && postcode === undefined; k--) {
+    const found = POSTCODE.exec(segments[k]!);
+    // A lone line's first number is its house number, and a box or flat number is no postcode.
+    const lone = segments.length === 1;
+    if (found !== null && (!lone || (found.index > 0 && /[a-z]{2,}\s+[a-z]{2,}[^a-z]*$/i.test(segments[k]!.slice(0, found.index)) && !/\b(box|no|suite|unit|apt|flat)\W*$/i.test(segments[k]!.slice(0, found.index))))) {
+      postcode = normaliseCode(found[1]);
+      postcodeAt = k;
+      if (segments.length === 1) segments[0] = segments[0]!.slice(0, found.index).trim();
+    }
+  }
+  const candidates = segments.map((x) => foldText(x).replace(/\bp o box\b/, 'po box'));
+  const usable = (k: number): boolean => candidates[k] !== '' && !(k === postcodeAt && segments.length > 1);
+  // Preferred, in order: a segment that starts with a house number, one that ends with it, one
+  // with a number and a street inside; else the first segment.
+  let line: string | undefined;
+  for (let k = 0; k < candidates.length && line === undefined; k++) if (usable(k) && /^\d+[a-z]?\s+[a-z]/.test(candidates[k]!)) line = candidates[k];
+  for (let k = 0; k < candidates.length && line === undefined; k++) {
+    if (!usable(k) || !NUMBER_LAST.test(candidates[k]!)) continue;
+    const tokens = candidates[k]!.split(' ');
+    line = [tokens[tokens.length - 1], ...tokens.slice(0, -1)].join(' ');
+  }
+  for (let k = 0; k < candidates.length && line === undefined; k++) if (usable(k)) line = NUMBER_FIRST.exec(candidates[k]!)?.[1];
+  for (let k = 0; k < candidates.length && line === undefined; k++) if (usable(k)) line = candidates[k];
+  const street = normaliseStreet(line);
+  return { ...(street === undefined ? {} : { line: street }), ...(postcode === undefined ? {} : { postcode }) };
 }
 
 /** Postcodes, house numbers and national ids: upper-case letters and digits only. */
@@ -129,13 +198,16 @@ export function normaliseEmail(raw: string | undefined): string | undefined {
   return at <= 0 || at === s.length - 1 ? undefined : s;
 }
 
-/** Gender: `m`/`f` for the usual spellings, otherwise the folded value. */
+/** Gender codes that say it is not known (`U` in many exports): no value. */
+const GENDER_UNKNOWN = new Set(['u', 'unk', 'unknown', 'not known', 'not specified', 'unspecified', 'not stated']);
+
+/** Gender: `m`/`f` for the usual spellings, no value for "unknown", otherwise the folded value. */
 export function normaliseGender(raw: string | undefined): string | undefined {
   const s = normaliseText(raw);
   if (s === undefined) return undefined;
   if (s === 'm' || s === 'male' || s === 'man') return 'm';
   if (s === 'f' || s === 'female' || s === 'woman') return 'f';
-  return s;
+  return GENDER_UNKNOWN.has(s) ? undefined : s;
 }
 
 /** A calendar date; a part is 0 when unknown (a birth year alone, say). */
@@ -159,7 +231,6 @@ const MONTHS: Readonly<Record<string, number>> = {
 function validParts(y: number, m: number, d: number): DateParts | undefined {
   if (!Number.isInteger(y) || y < 1000 || y > 9999) return undefined;
   if (!Number.isInteger(m) || !Number.isInteger(d) || m < 0 || m > 99 || d < 0 || d > 99) return undefined;
-  if (m === 0 && d !== 0) return { y, m: 0, d: 0 };
   return { y, m, d };
 }
 
@@ -170,39 +241,41 @@ function fullYear(twoDigits: number, pivot: number): number {
 /**
  * Parses a date in the common forms: `YYYYMMDD`, `YYYY-MM-DD` (and with `/` or `.`), ISO
  * timestamps, `a/b/yyyy` or `a-b-yy` read in `order` unless one part is above 12, `11 Dec 1978`,
- * `Dec 11, 1978`, and a bare year. Two-digit years are read as the most recent past year.
+ * `11-Dec-78`, `Dec 11, 1978`, and a bare year. Two-digit years are read as the most recent past year.
  */
 export function parseDate(raw: string | undefined, order: DateOrder = 'mdy', now = new Date()): DateParts | undefined {
   if (isMissing(raw)) return undefined;
   const s = raw!.trim().toLowerCase();
   const pivot = now.getUTCFullYear() % 100;
+  const year = (digits: string): number => (digits.length === 2 ? fullYear(Number(digits), pivot) : Number(digits));
   let m: RegExpMatchArray | null;
   if ((m = s.match(/^(\d{4})(\d{2})(\d{2})$/))) return validParts(Number(m[1]), Number(m[2]), Number(m[3]));
   if ((m = s.match(/^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[t ].*)?$/))) return validParts(Number(m[1]), Number(m[2]), Number(m[3]));
   if ((m = s.match(/^(\d{1,2})[-/.](\d{1,2})[-/.](\d{2}|\d{4})$/))) {
     const a = Number(m[1]);
     const b = Number(m[2]);
-    const y = m[3]!.length === 2 ? fullYear(Number(m[3]), pivot) : Number(m[3]);
+    const y = year(m[3]!);
     const dayFirst = a > 12 ? true : b > 12 ? false : order === 'dmy';
     return dayFirst ? validParts(y, b, a) : validParts(y, a, b);
   }
-  if ((m = s.match(/^(\d{1,2})[ -]([a-z]{3})[a-z]*\.?[ -,]+(\d{4})$/))) {
+  if ((m = s.match(/^(\d{1,2})[ -]([a-z]{3})[a-z]*\.?[-, ]+(\d{2}|\d{4})$/))) {
     const month = MONTHS[m[2]!];
-    return month === undefined ? undefined : validParts(Number(m[3]), month, Number(m[1]));
+    return month === undefined ? undefined : validParts(year(m[3]!), month, Number(m[1]));
   }
-  if ((m = s.match(/^([a-z]{3})[a-z]*\.? (\d{1,2}),? (\d{4})$/))) {
+  if ((m = s.match(/^([a-z]{3})[a-z]*\.?[ -](\d{1,2}),?[ -](\d{2}|\d{4})$/))) {
     const month = MONTHS[m[1]!];
-    return month === undefined ? undefined : validParts(Number(m[3]), month, Number(m[2]));
+    return month === undefined ? undefined : validParts(year(m[3]!), month, Number(m[2]));
   }
   if ((m = s.match(/^(\d{4})$/))) return validParts(Number(m[1]), 0, 0);
   return undefined;
 }
 
-/** Joins separate year, month and day columns; the year is required, month and day may be missing. */
+/** Joins separate year, month and day columns; the year is required, month and day may be missing (0). */
 export function joinDateParts(year: string | undefined, month: string | undefined, day: string | undefined): DateParts | undefined {
   if (isMissing(year)) return undefined;
   const y = Number(year!.trim());
   const mo = isMissing(month) ? 0 : Number(month!.trim());
-  const d = isMissing(day) || mo === 0 ? 0 : Number(day!.trim());
+  // A month of 0 is unknown (or a typo), and the day still says something.
+  const d = isMissing(day) ? 0 : Number(day!.trim());
   return validParts(y, mo, d);
 }

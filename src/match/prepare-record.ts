@@ -9,6 +9,7 @@ import {
   normalisePhone,
   normaliseStreet,
   normaliseText,
+  parseAddress,
   parseDate,
   splitFullName,
   type DateOrder,
@@ -60,7 +61,7 @@ export function kindOf(attribute: ComparedAttribute): ComparisonKind {
     case 'nationalId':
       return 'identifier';
     default:
-      return 'text';
+      return attribute.startsWith('id:') ? 'identifier' : 'text';
   }
 }
 
@@ -82,6 +83,11 @@ export interface Feature {
   readonly rest?: string;
   /** A number unique among the features of one `FeatureCache` (set for cached features only). */
   readonly id?: number;
+  /**
+   * Names: how many records carry this value in the data the model is trained on or was trained
+   * on (see `countNames`); set after preparing, unknown (treated as rare) until then.
+   */
+  seen?: number;
 }
 
 /** A record ready to compare: its features in the order of the model's comparisons. */
@@ -175,6 +181,8 @@ function rawKey(attribute: ComparedAttribute, values: MatchInput['values']): str
       return values.fullName === undefined ? (values[attribute] ?? '') : undefined;
     case 'birthday':
       return values.birthday !== undefined ? values.birthday : `\u0000${values.birthYear ?? ''}/${values.birthMonth ?? ''}/${values.birthDay ?? ''}`;
+    case 'postalCode':
+      return values.postalCode !== undefined || values.address === undefined ? (values.postalCode ?? '') : undefined;
     default:
       return values[attribute] ?? '';
   }
@@ -227,14 +235,16 @@ export function prepareRecord(
         return dateFeature(
           values.birthday !== undefined ? parseDate(values.birthday, options.dateOrder) : joinDateParts(values.birthYear, values.birthMonth, values.birthDay),
         );
-      case 'streetNumber':
       case 'postalCode':
+        // A postcode column wins; else the postcode written in a one-line address.
+        return plain(values.postalCode !== undefined ? normaliseCode(values.postalCode) : parseAddress(values.address).postcode);
+      case 'streetNumber':
       case 'nationalId':
         return plain(normaliseCode(values[attribute]));
       case 'street':
         return tokenised(normaliseStreet(values.street));
       case 'address':
-        return addressFeature(normaliseStreet(values.address));
+        return addressFeature(parseAddress(values.address).line);
       case 'city':
       case 'state':
       case 'country':
@@ -246,6 +256,7 @@ export function prepareRecord(
       case 'phone':
         return plain(normalisePhone(values.phone));
       default:
+        if (attribute.startsWith('id:')) return plain(normaliseCode(values[attribute]));
         return tokenised(normaliseText(values[attribute as Attribute]));
     }
   }
@@ -279,9 +290,12 @@ export function comparedAttributes(provided: Iterable<Attribute>): ComparedAttri
   const derived = (a: ComparedAttribute): boolean => {
     if (a === 'firstName' || a === 'lastName' || a === 'middleName') return set.has(a) || set.has('fullName');
     if (a === 'birthday') return set.has('birthday') || set.has('birthYear');
+    // A one-line address may carry its postcode.
+    if (a === 'postalCode') return set.has('postalCode') || set.has('address');
     return set.has(a);
   };
   for (const a of order) if (derived(a)) out.add(a);
+  for (const a of [...set].sort()) if (a.startsWith('id:')) out.add(a as ComparedAttribute);
   for (const a of [...set].sort()) if (a.startsWith('text:')) out.add(a as ComparedAttribute);
   return [...out];
 }

@@ -1,5 +1,5 @@
 import type { ComparedAttribute, MatchInput } from './attributes.ts';
-import { compareFeatures } from './comparisons.ts';
+import { NEAR_LEVELS, compareFeatures } from './comparisons.ts';
 import type { Model } from './model.ts';
 import { prepareRecord, type ComparisonKind, type Feature, type PreparedRecord } from './prepare-record.ts';
 
@@ -17,6 +17,10 @@ export interface CompiledModel {
   readonly weights: readonly Float64Array[];
   /** Per comparison: value → term frequency for the exact level, or undefined without one. */
   readonly frequencies: readonly (((value: string) => number) | undefined)[];
+  /** Per comparison: the near-agreement levels capped by exact agreement (see `NEAR_LEVELS`). */
+  readonly nearLevels: readonly (readonly number[])[];
+  /** Per comparison: log2 of the exact level's m. */
+  readonly log2ExactM: Float64Array;
   /** log2(λ / (1 − λ)): the weight of two records about which nothing is known. */
   readonly prior: number;
 }
@@ -45,15 +49,26 @@ export function compileModel(model: Model): CompiledModel {
       const counts = new Map(Object.entries(tf.counts));
       return (value: string) => (counts.get(value) ?? tf.otherCount) / tf.total;
     }),
+    nearLevels: model.comparisons.map((c) => NEAR_LEVELS[c.kind]),
+    log2ExactM: Float64Array.from(model.comparisons, (c) => Math.log2(c.levels[0]!.m)),
     prior: Math.log2(model.lambda / (1 - model.lambda)),
   };
   cache.set(model, compiled);
   return compiled;
 }
 
-/** Prepares a record for `model`'s comparisons. */
+/**
+ * Prepares a record for `model`'s comparisons; a name counts as seen as often as the model's
+ * term-frequency table says (once when the table does not keep it).
+ */
 export function prepareFor(model: Model, input: MatchInput, source: 0 | 1 = 0): PreparedRecord {
-  return prepareRecord(input, compileModel(model).attributes, { dateOrder: model.dateOrder, source });
+  const compiled = compileModel(model);
+  const record = prepareRecord(input, compiled.attributes, { dateOrder: model.dateOrder, source });
+  record.features.forEach((f, c) => {
+    const tf = model.comparisons[c]!.termFrequencies;
+    if (f !== undefined && compiled.kinds[c] === 'name') f.seen = tf !== undefined && Object.hasOwn(tf.counts, f.v) ? tf.counts[f.v]! : 1;
+  });
+  return record;
 }
 
 /** Writes the agreement level of every comparison of a pair into `out` at `offset`. */
@@ -209,40 +224,61 @@ function exactWeight(compiled: CompiledModel, c: number, value: string): number 
   return Math.log2(m / frequency(value));
 }
 
+/** The weight of level `level` (not missing) of comparison `c` for the features `x` and `y`. */
+function levelWeight(compiled: CompiledModel, c: number, level: number, x: Feature, y: Feature): number {
+  if (level === 0) return exactWeight(compiled, c, x.v);
+  const plain = compiled.weights[c]![level]!;
+  const frequency = compiled.frequencies[c];
+  if (frequency === undefined || !compiled.nearLevels[c]!.includes(level)) return plain;
+  return Math.min(plain, exactWeight(compiled, c, frequency(x.v) >= frequency(y.v) ? x.v : y.v));
+}
+
 /** The total match weight of a compared pair (prior included), levels as `compareRecords` wrote them. */
-export function pairWeight(compiled: CompiledModel, a: PreparedRecord, levels: Uint8Array, offset: number): number {
+export function pairWeight(compiled: CompiledModel, a: PreparedRecord, b: PreparedRecord, levels: Uint8Array, offset: number): number {
   let w = compiled.prior;
   for (let c = 0; c < compiled.kinds.length; c++) {
     const level = levels[offset + c]!;
     if (level === NULL_LEVEL) continue;
-    w += level === 0 ? exactWeight(compiled, c, a.features[c]!.v) : compiled.weights[c]![level]!;
+    w += levelWeight(compiled, c, level, a.features[c]!, b.features[c]!);
   }
   return w;
 }
 
 /**
- * `pairWeight` for many pairs of one feature table: the exact level's term-frequency weight is
- * worked out once per value (by feature number) instead of once per pair.
+ * `pairWeight` for many pairs of one feature table: the term-frequency weights are worked out
+ * once per value (by feature number) instead of once per pair.
  */
-export function tableWeigher(compiled: CompiledModel, table: FeatureTable): (left: number, levels: Uint8Array, offset: number) => number {
+export function tableWeigher(compiled: CompiledModel, table: FeatureTable): (left: number, right: number, levels: Uint8Array, offset: number) => number {
   const width = compiled.kinds.length;
   const exact = new Map<number, number>();
-  return (left, levels, offset) => {
+  const log2Frequency = new Map<number, number>();
+  const logFrequencyOf = (c: number, id: number): number => {
+    let x = log2Frequency.get(id);
+    if (x === undefined) log2Frequency.set(id, (x = Math.log2(compiled.frequencies[c]!(table.byId[id]!.v))));
+    return x;
+  };
+  return (left, right, levels, offset) => {
     let w = compiled.prior;
     for (let c = 0; c < width; c++) {
       const level = levels[offset + c]!;
       if (level === NULL_LEVEL) continue;
-      if (level !== 0) {
-        w += compiled.weights[c]![level]!;
-        continue;
+      let x: number;
+      if (compiled.frequencies[c] === undefined) x = compiled.weights[c]![level]!;
+      else if (level !== 0) {
+        x = compiled.weights[c]![level]!;
+        if (compiled.nearLevels[c]!.includes(level)) {
+          // Never more than exact agreement on the more frequent of the two values.
+          const fa = logFrequencyOf(c, table.ids[left * table.width + c]!);
+          const fb = logFrequencyOf(c, table.ids[right * table.width + c]!);
+          const cap = compiled.log2ExactM[c]! - (fa > fb ? fa : fb);
+          if (cap < x) x = cap;
+        }
+      } else {
+        const id = table.ids[left * table.width + c]!;
+        const known = exact.get(id);
+        if (known === undefined) exact.set(id, (x = exactWeight(compiled, c, table.byId[id]!.v)));
+        else x = known;
       }
-      if (compiled.frequencies[c] === undefined) {
-        w += compiled.weights[c]![0]!;
-        continue;
-      }
-      const id = table.ids[left * table.width + c]!;
-      let x = exact.get(id);
-      if (x === undefined) exact.set(id, (x = exactWeight(compiled, c, table.byId[id]!.v)));
       w += x;
     }
     return w;
@@ -267,7 +303,7 @@ export interface AttributeScore {
   readonly label: string | null;
   /** log2(m/u) of the level, term-frequency adjustment included; 0 when missing. */
   readonly weight: number;
-  /** How much the value's frequency moved the exact level's weight (negative: a common value). */
+  /** How much the values' frequency moved the level's weight (negative: a common value). */
   readonly termFrequencyAdjustment: number;
 }
 
@@ -288,7 +324,7 @@ export function scorePrepared(model: Model, a: PreparedRecord, b: PreparedRecord
     const level = levels[c]!;
     if (level === NULL_LEVEL) return { attribute, level: null, label: null, weight: 0, termFrequencyAdjustment: 0 };
     const plain = compiled.weights[c]![level]!;
-    const weight = level === 0 ? exactWeight(compiled, c, a.features[c]!.v) : plain;
+    const weight = levelWeight(compiled, c, level, a.features[c]!, b.features[c]!);
     return { attribute, level, label: model.comparisons[c]!.levels[level]!.label, weight, termFrequencyAdjustment: weight - plain };
   });
   const weight = compiled.prior + attributes.reduce((s, x) => s + x.weight, 0);
