@@ -1,4 +1,4 @@
-import { findCandidates } from '../match/blocking.ts';
+import { findCandidates } from '../match/candidate-pairs.ts';
 import type { Model } from '../match/model.ts';
 import { prepareFor } from '../match/score.ts';
 import type { ValidMessage } from '../spec/segment-message.ts';

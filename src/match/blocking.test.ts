@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { ComparedAttribute, MatchInput } from './attributes.ts';
-import { KeyParts, blockingKeys, findCandidates, fitRulesToBudget, partValue, ruleKey } from './blocking.ts';
+import { blockingKeys, fitRulesToBudget, ruleKey } from './blocking.ts';
+import { findCandidates } from './candidate-pairs.ts';
+import { KeyParts, partValue } from './key-parts.ts';
 import type { BlockingRule } from './model.ts';
 import { prepareRecord } from './prepare-record.ts';
 import { train } from './train.ts';

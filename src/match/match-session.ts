@@ -1,10 +1,12 @@
 import type { ComparedAttribute, MatchInput } from './attributes.ts';
-import { KeyParts, findCandidates, fitRulesToBudget, type Candidates } from './blocking.ts';
+import { fitRulesToBudget } from './blocking.ts';
+import { findCandidates, type Candidates } from './candidate-pairs.ts';
+import { KeyParts } from './key-parts.ts';
 import type { BlockingRule } from './model.ts';
 import type { DateOrder } from './normalise.ts';
 import { TF_MAX_VALUES } from './model.ts';
 import { comparedAttributes, featureCache, kindOf, prepareRecord, type ComparisonKind, type Feature, type PreparedRecord } from './prepare-record.ts';
-import { featureTable, memoComparer, namePartners, type FeatureTable } from './score.ts';
+import { memoComparer, namePartners, type FeatureTable } from './score.ts';
 
 /** Records to dedupe (one list) or to link (two lists). */
 export type MatchData = readonly MatchInput[] | { readonly left: readonly MatchInput[]; readonly right: readonly MatchInput[] };
@@ -27,6 +29,13 @@ export interface MatchSession {
   readonly keyParts: KeyParts;
   /** The records' features by number. */
   readonly table: FeatureTable;
+  /**
+   * Writes the levels of records i and j (indexes into `records`) at `out[offset…]`, remembering
+   * the levels of value pairs across calls (see `memoComparer`).
+   */
+  readonly compare: (i: number, j: number, out: Uint8Array, offset: number) => void;
+  /** Seconds spent preparing the records, blocking, and comparing the candidate pairs. */
+  readonly seconds: { readonly prepare: number; readonly block: number; readonly compare: number };
 }
 
 export interface SessionOptions {
@@ -75,15 +84,28 @@ function fitRules(
   rules: readonly BlockingRule[],
   records: readonly PreparedRecord[],
   keyParts: KeyParts,
-  options: { readonly attributes: readonly ComparedAttribute[]; readonly side: Uint8Array; readonly link: boolean; readonly budget: number; readonly maxBlockSize: number },
+  options: {
+    readonly attributes: readonly ComparedAttribute[];
+    readonly table: FeatureTable;
+    readonly side: Uint8Array;
+    readonly link: boolean;
+    readonly budget: number;
+    readonly maxBlockSize: number;
+  },
 ): BlockingRule[] {
   const n = records.length;
   if (n <= FIT_SAMPLE) return fitRulesToBudget(rules, keyParts, options);
   const step = n / FIT_SAMPLE;
   const sample: PreparedRecord[] = [];
-  for (let k = 0; k < FIT_SAMPLE; k++) sample.push(records[Math.floor(k * step)]!);
+  const { width, byId } = options.table;
+  const ids = new Int32Array(FIT_SAMPLE * width);
+  for (let k = 0; k < FIT_SAMPLE; k++) {
+    const i = Math.floor(k * step);
+    sample.push(records[i]!);
+    ids.set(options.table.ids.subarray(i * width, (i + 1) * width), k * width);
+  }
   const share = sample.length / n;
-  return fitRulesToBudget(rules, new KeyParts(sample, options.attributes), {
+  return fitRulesToBudget(rules, new KeyParts(sample, options.attributes, { width, ids, byId }), {
     ...options,
     side: Uint8Array.from(sample, (r) => r.source),
     budget: options.budget * share * share,
@@ -120,36 +142,72 @@ function countNames(table: FeatureTable, kinds: readonly ComparisonKind[]): void
   }
 }
 
+/**
+ * Prepares every record with one feature cache, laying out their feature numbers (the feature
+ * table) as it goes, while each record's features are still in the processor's cache: a second
+ * pass over a million records, reading features spread over the heap, costs seconds.
+ */
+function prepareAll(data: MatchData, attributes: readonly ComparedAttribute[], dateOrder: DateOrder): { records: PreparedRecord[]; table: FeatureTable } {
+  const lists: [readonly MatchInput[], 0 | 1][] = Array.isArray(data)
+    ? [[data as readonly MatchInput[], 0]]
+    : [
+        [(data as { left: readonly MatchInput[] }).left, 0],
+        [(data as { right: readonly MatchInput[] }).right, 1],
+      ];
+  const width = attributes.length;
+  const n = lists.reduce((sum, [rows]) => sum + rows.length, 0);
+  const ids = new Int32Array(n * width).fill(-1);
+  const byId: Feature[] = [];
+  const records: PreparedRecord[] = [];
+  const cache = featureCache(attributes);
+  for (const [rows, source] of lists) {
+    const read = { dateOrder, cache, source };
+    for (const input of rows) {
+      const record = prepareRecord(input, attributes, read);
+      const at = records.length * width;
+      for (let c = 0; c < width; c++) {
+        const f = record.features[c];
+        if (f === undefined) continue;
+        // Every feature of a cache is numbered; numbers are given in order, so byId grows densely.
+        ids[at + c] = f.id!;
+        byId[f.id!] = f;
+      }
+      records.push(record);
+    }
+  }
+  return { records, table: { width, ids, byId } };
+}
+
 /** Prepares the records, finds candidate pairs and compares each of them. */
 export function openSession(data: MatchData, options: SessionOptions): MatchSession {
   const link = !Array.isArray(data);
   const attributes = options.attributes ?? attributesOf(data);
   if (attributes.length === 0) throw new Error('no attribute to compare: map at least one column to a matcher attribute');
-  const read = { dateOrder: options.dateOrder, cache: featureCache(attributes) };
-  const records: PreparedRecord[] = link
-    ? [
-        ...(data as { left: readonly MatchInput[] }).left.map((r) => prepareRecord(r, attributes, { ...read, source: 0 })),
-        ...(data as { right: readonly MatchInput[] }).right.map((r) => prepareRecord(r, attributes, { ...read, source: 1 })),
-      ]
-    : (data as readonly MatchInput[]).map((r) => prepareRecord(r, attributes, read));
-  const table = featureTable(records, attributes.length);
+  const clock = (): number => performance.now() / 1000;
+  let t = clock();
+  const { records, table } = prepareAll(data, attributes, options.dateOrder);
   countNames(table, attributes.map(kindOf));
+  const prepare = clock() - t;
+  t = clock();
   const keyParts = new KeyParts(records, attributes, table);
   const budget = options.maxPairsPerRecord === undefined ? undefined : Math.max(MIN_RULE_BUDGET, options.maxPairsPerRecord * records.length);
   const side = Uint8Array.from(records, (r) => r.source);
   const given = options.rules(attributes);
-  const rules = budget !== undefined && options.fitRules === true ? fitRules(given, records, keyParts, { attributes, side, link, budget, maxBlockSize: options.maxBlockSize }) : given;
+  const rules = budget !== undefined && options.fitRules === true ? fitRules(given, records, keyParts, { attributes, table, side, link, budget, maxBlockSize: options.maxBlockSize }) : given;
   const candidates = findCandidates(records, attributes, rules, {
     link,
     maxBlockSize: options.maxBlockSize,
     keyParts,
     ...(budget === undefined ? {} : { maxPairsPerRecord: budget / Math.max(records.length, 1) }),
   });
+  const block = clock() - t;
+  t = clock();
   const kinds = attributes.map(kindOf);
   const partners = namePartners(attributes);
   const width = attributes.length;
   const levels = new Uint8Array(candidates.count * width);
   const compare = memoComparer({ kinds, partners }, table);
   for (let p = 0; p < candidates.count; p++) compare(candidates.left[p]!, candidates.right[p]!, levels, p * width);
-  return { link, attributes, kinds, partners, records, rules, candidates, levels, keyParts, table };
+  const seconds = { prepare, block, compare: clock() - t };
+  return { link, attributes, kinds, partners, records, rules, candidates, levels, keyParts, table, compare, seconds };
 }

@@ -1,5 +1,5 @@
 import type { ComparedAttribute, MatchInput } from './attributes.ts';
-import { NEAR_LEVELS, compareFeatures } from './comparisons.ts';
+import { LEVELS, NEAR_LEVELS, compareFeatures } from './comparisons.ts';
 import type { Model } from './model.ts';
 import { prepareRecord, type ComparisonKind, type Feature, type PreparedRecord } from './prepare-record.ts';
 
@@ -88,39 +88,42 @@ export function compareRecords(compiled: Pick<CompiledModel, 'kinds' | 'partners
 }
 
 /**
- * Remembered levels of pairs of numbered features: a direct-mapped cache over typed arrays (one
- * slot per hash; a newer pair evicts an older one), so a lookup is one read whether the pair is
- * there or not, and the cache never fills up.
+ * Remembered levels of pairs of numbered features: a direct-mapped cache over one typed array
+ * (one slot per hash, a newer pair evicting an older one), so a lookup is one read of one cache
+ * line whether the pair is there or not, and the cache never fills up. A slot holds the smaller
+ * feature number, and the larger one × 16 + the level.
  */
 class LevelMemo {
-  private readonly a: Int32Array;
-  private readonly b: Int32Array;
-  private readonly level: Uint8Array;
+  private readonly slots: Int32Array;
   private readonly mask: number;
   constructor(bits: number) {
-    this.a = new Int32Array(1 << bits).fill(-1);
-    this.b = new Int32Array(1 << bits);
-    this.level = new Uint8Array(1 << bits);
+    this.slots = new Int32Array(2 << bits).fill(-1);
     this.mask = (1 << bits) - 1;
   }
   private slot(x: number, y: number): number {
-    return (Math.imul(x, 0x9e3779b1) ^ Math.imul(y, 0x85ebca6b) ^ (y >>> 11)) & this.mask;
+    return ((Math.imul(x, 0x9e3779b1) ^ Math.imul(y, 0x85ebca6b) ^ (y >>> 11)) & this.mask) << 1;
   }
   /** The remembered level, or -1; `x < y`. */
   get(x: number, y: number): number {
     const h = this.slot(x, y);
-    return this.a[h] === x && this.b[h] === y ? this.level[h]! : -1;
+    const packed = this.slots[h + 1]!;
+    return this.slots[h] === x && packed >>> 4 === y ? packed & 15 : -1;
   }
   set(x: number, y: number, level: number): void {
     const h = this.slot(x, y);
-    this.a[h] = x;
-    this.b[h] = y;
-    this.level[h] = level;
+    this.slots[h] = x;
+    this.slots[h + 1] = (y << 4) | level;
   }
 }
 
-/** Kinds whose levels cost string distances and whose values repeat: worth remembering. */
-const MEMO_KINDS = new Set<ComparisonKind>(['name', 'street', 'city', 'text']);
+/** Feature numbers the memo can hold (the larger one shares 32 bits with a level). */
+const MEMO_MAX_FEATURES = 1 << 27;
+
+/**
+ * Kinds whose levels cost more than a remembered lookup and whose values repeat: worth
+ * remembering. Emails, phones and addresses are nearly all distinct, so their pairs never repeat.
+ */
+const MEMO_KINDS = new Set<ComparisonKind>(['name', 'date', 'houseNumber', 'postcode', 'street', 'city', 'text']);
 
 /**
  * Records laid out for comparing many pairs: every record's feature numbers in one array (record
@@ -163,7 +166,7 @@ export function memoComparer(compiled: Pick<CompiledModel, 'kinds' | 'partners'>
   const partners = compiled.partners;
   const width = kinds.length;
   const { ids, byId } = table;
-  const memos = kinds.map((k) => (MEMO_KINDS.has(k) ? new LevelMemo(20) : undefined));
+  const memos = kinds.map((k) => (MEMO_KINDS.has(k) && LEVELS[k].length <= 16 && byId.length <= MEMO_MAX_FEATURES ? new LevelMemo(20) : undefined));
   return (i, j, out, offset) => {
     const oa = i * width;
     const ob = j * width;

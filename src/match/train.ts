@@ -1,5 +1,6 @@
 import { HOUSEHOLD_ATTRIBUTES, type ComparedAttribute } from './attributes.ts';
-import { defaultBlockingRules, findCandidates, ruleMasks } from './blocking.ts';
+import { defaultBlockingRules, ruleMasks } from './blocking.ts';
+import { findCandidates } from './candidate-pairs.ts';
 import { compareFeatures } from './comparisons.ts';
 import { LEVELS } from './comparisons.ts';
 import { countPatterns, countPatternsByMask, expectationMaximisation, indexPatterns, type PatternIndex } from './em.ts';
@@ -17,7 +18,7 @@ import {
   type TrainingSummary,
 } from './model.ts';
 import type { DateOrder } from './normalise.ts';
-import type { ComparisonKind, Feature } from './prepare-record.ts';
+import type { ComparisonKind } from './prepare-record.ts';
 import type { BlockingKeyPart } from './model.ts';
 import { createRandom } from '../random.ts';
 import { NULL_LEVEL, compareRecords, compileModel, pairWeight } from './score.ts';
@@ -87,53 +88,50 @@ function totalPairs(session: MatchSession): number {
 /**
  * Term frequencies per comparison and the u of the exact level, which they give exactly: the
  * chance that two random records agree is Σ over values of the product of their frequencies.
+ * Values are counted by feature number in the session's feature table (records of a session
+ * share numbered features), in typed arrays rather than maps: a million records are eight
+ * million counts.
  */
 function termFrequencies(session: MatchSession): { tables: TermFrequencies[]; exactU: number[] } {
-  const { a, b } = sides(session);
+  const { ids, width, byId } = session.table;
+  const n = session.records.length;
+  const second = new Uint8Array(n);
+  if (session.link) for (let i = 0; i < n; i++) second[i] = session.records[i]!.source;
+  const countA = new Int32Array(byId.length);
+  const countB = new Int32Array(byId.length);
+  const touched = new Int32Array(n);
   const tables: TermFrequencies[] = [];
   const exactU: number[] = [];
-  session.attributes.forEach((_, c) => {
-    // Values are counted by feature number (records of a session share numbered features);
-    // a feature without a number is counted under a number of its own.
-    const numberOf = new Map<Feature, number>();
-    const features: Feature[] = [];
-    const idOf = (f: Feature): number => {
-      if (f.id !== undefined) return f.id;
-      let k = numberOf.get(f);
-      if (k === undefined) numberOf.set(f, (k = -1 - numberOf.size));
-      return k;
-    };
-    const count = (indexes: readonly number[]): { counts: Map<number, number>; present: number } => {
-      const counts = new Map<number, number>();
-      let present = 0;
-      for (const i of indexes) {
-        const f = session.records[i]!.features[c];
-        if (f === undefined) continue;
-        present++;
-        const k = idOf(f);
-        const n = counts.get(k);
-        if (n === undefined) {
-          counts.set(k, 1);
-          features[k < 0 ? 1e9 - k : k] = f;
-        } else counts.set(k, n + 1);
+  for (let c = 0; c < width; c++) {
+    let na = 0;
+    let nb = 0;
+    let distinct = 0;
+    for (let i = 0; i < n; i++) {
+      const k = ids[i * width + c]!;
+      if (k < 0) continue;
+      if (countA[k] === 0 && countB[k] === 0) touched[distinct++] = k;
+      if (second[i] === 1) {
+        nb++;
+        countB[k]!++;
+      } else {
+        na++;
+        countA[k]!++;
       }
-      return { counts, present };
-    };
-    const { counts: countA, present: na } = count(a);
-    const { counts: countB, present: nb } = session.link ? count(b) : { counts: new Map<number, number>(), present: 0 };
+    }
     let agree = 0;
-    if (session.link) for (const [k, x] of countA) agree += x * (countB.get(k) ?? 0);
-    else for (const x of countA.values()) agree += x * (x - 1);
-    const pairs = session.link ? na * nb : na * (na - 1);
     // Only values seen at least twice are kept (emails and phones of a million records are a
     // million values seen once).
     const frequent: [string, number][] = [];
-    const featureOf = (k: number): Feature => features[k < 0 ? 1e9 - k : k]!;
-    for (const [k, x] of countA) {
-      const n = x + (countB.get(k) ?? 0);
-      if (n >= 2) frequent.push([featureOf(k).v, n]);
+    for (let t = 0; t < distinct; t++) {
+      const k = touched[t]!;
+      const x = countA[k]!;
+      const y = countB[k]!;
+      agree += session.link ? x * y : x * (x - 1);
+      if (x + y >= 2) frequent.push([byId[k]!.v, x + y]);
+      countA[k] = 0;
+      countB[k] = 0;
     }
-    for (const [k, x] of countB) if (!countA.has(k) && x >= 2) frequent.push([featureOf(k).v, x]);
+    const pairs = session.link ? na * nb : na * (na - 1);
     const total = Math.max(na + nb, 1);
     frequent.sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : 1));
     const kept = frequent.slice(0, TF_MAX_VALUES);
@@ -141,7 +139,7 @@ function termFrequencies(session: MatchSession): { tables: TermFrequencies[]; ex
     tables.push({ total, otherCount, counts: Object.fromEntries(kept) });
     // The same value shared by no pair still has a u: half a pair's worth, rather than zero.
     exactU.push(pairs > 0 ? Math.max(agree, 0.5) / pairs : 0.5);
-  });
+  }
   return { tables, exactU };
 }
 
@@ -159,7 +157,7 @@ function estimateU(session: MatchSession, exactU: readonly number[], randomPairs
   const row = new Uint8Array(width);
   let sampled = 0;
   const take = (i: number, j: number): void => {
-    compareRecords(session, session.records[i]!, session.records[j]!, row, 0);
+    session.compare(i, j, row, 0);
     for (let c = 0; c < width; c++) if (row[c] !== NULL_LEVEL) counts[c]![row[c]!]!++;
     sampled++;
   };
