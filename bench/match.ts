@@ -11,6 +11,9 @@
  * resident set size) and its time are its own. Seconds count from reading the file (labelled
  * sets: from the parsed records) to the clusters; generating the file is not counted.
  *
+ * A second table splits each row's seconds into its phases: reading the CSV (generated rows),
+ * preparing the records, blocking, comparing the candidate pairs, training, scoring, clustering.
+ *
  * `--only febrl3,synthetic-100k` runs a subset; `--quick` leaves out the million.
  */
 import { spawnSync } from 'node:child_process';
@@ -19,8 +22,9 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { columnMapping, readCsv, toMatchInputs } from '../src/cli/csv-records.ts';
+import type { MatchInput } from '../src/match/attributes.ts';
 import { pairwiseScores } from '../src/match/evaluate.ts';
-import { matchRecords } from '../src/match/match-records.ts';
+import { matchRecords, type MatchResult } from '../src/match/match-records.ts';
 import { fake1000, febrl, febrl4, rldata, senzing, type LabelledDataset } from './match-datasets.ts';
 import { syntheticPeople, syntheticPeopleCsv } from './synthetic-people.ts';
 
@@ -47,6 +51,8 @@ interface Row {
   readonly seconds: number;
   /** Peak resident set size of the row's process, in MB. */
   readonly peakMb: number;
+  /** Seconds per phase (`read` counts for generated rows only). */
+  readonly phases: { readonly read: number } & MatchResult['seconds'];
 }
 
 const peakMb = (): number => process.resourceUsage().maxRSS / 1024;
@@ -61,19 +67,25 @@ function runLabelled(name: string): Row {
     result.records.map((r) => ({ key: `${r.source}:${r.id}`, predicted: r.cluster, truth: ds.truth.get(r.id)!, source: r.source })),
     { link: ds.task === 'link' },
   );
-  return { dataset: name, task: ds.task, rows: ds.rows, candidates: result.candidatePairs, precision: s.precision, recall: s.recall, f1: s.f1, seconds, peakMb: peakMb() };
+  return { dataset: name, task: ds.task, rows: ds.rows, candidates: result.candidatePairs, precision: s.precision, recall: s.recall, f1: s.f1, seconds, peakMb: peakMb(), phases: { read: 0, ...result.seconds } };
+}
+
+/** The generated file as matcher inputs; the parsed table is garbage once this returns. */
+function readInputs(csv: string): MatchInput[] {
+  const table = readCsv(csv);
+  return toMatchInputs(table, 'id', columnMapping(table, 'id', []));
 }
 
 /** One generated file, in this process: read, match and score it. */
 function runSynthetic(name: string, csv: string, truthFile: string): Row {
   const t = performance.now();
-  const table = readCsv(csv);
-  const inputs = toMatchInputs(table, 'id', columnMapping(table, 'id', []));
+  const inputs = readInputs(csv);
+  const read = (performance.now() - t) / 1000;
   const result = matchRecords(inputs);
   const seconds = (performance.now() - t) / 1000;
   const truth = new Map(readFileSync(truthFile, 'utf8').trim().split('\n').map((line) => line.split(',') as [string, string]));
   const s = pairwiseScores(result.records.map((r) => ({ key: r.id, predicted: r.cluster, truth: truth.get(r.id)!, source: 0 as const })), { link: false });
-  return { dataset: name, task: 'dedupe', rows: inputs.length, candidates: result.candidatePairs, precision: s.precision, recall: s.recall, f1: s.f1, seconds, peakMb: peakMb() };
+  return { dataset: name, task: 'dedupe', rows: inputs.length, candidates: result.candidatePairs, precision: s.precision, recall: s.recall, f1: s.f1, seconds, peakMb: peakMb(), phases: { read, ...result.seconds } };
 }
 
 const args = process.argv.slice(2);
@@ -114,11 +126,20 @@ if (childAt >= 0) {
     rmSync(dir, { recursive: true, force: true });
   }
   const fmt = (n: number): string => n.toLocaleString('en-US');
-  const header = ['dataset', 'task', 'rows', 'candidate pairs', 'precision', 'recall', 'F1', 'seconds', 'peak MB'];
-  const table = rows.map((r) => [r.dataset, r.task, fmt(r.rows), fmt(r.candidates), r.precision.toFixed(4), r.recall.toFixed(4), r.f1.toFixed(4), r.seconds.toFixed(2), fmt(Math.round(r.peakMb))]);
-  const widths = header.map((h, c) => Math.max(h.length, ...table.map((row) => row[c]!.length)));
-  const line = (cells: readonly string[]): string => `| ${cells.map((c, k) => c.padEnd(widths[k]!)).join(' | ')} |`;
-  process.stdout.write(`\n${line(header)}\n|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|\n${table.map(line).join('\n')}\n`);
+  const printTable = (header: readonly string[], table: readonly (readonly string[])[]): void => {
+    const widths = header.map((h, c) => Math.max(h.length, ...table.map((row) => row[c]!.length)));
+    const line = (cells: readonly string[]): string => `| ${cells.map((c, k) => c.padEnd(widths[k]!)).join(' | ')} |`;
+    process.stdout.write(`\n${line(header)}\n|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|\n${table.map(line).join('\n')}\n`);
+  };
+  printTable(
+    ['dataset', 'task', 'rows', 'candidate pairs', 'precision', 'recall', 'F1', 'seconds', 'peak MB'],
+    rows.map((r) => [r.dataset, r.task, fmt(r.rows), fmt(r.candidates), r.precision.toFixed(4), r.recall.toFixed(4), r.f1.toFixed(4), r.seconds.toFixed(2), fmt(Math.round(r.peakMb))]),
+  );
+  const phases = ['read', 'prepare', 'block', 'compare', 'train', 'score', 'cluster'] as const;
+  printTable(
+    ['dataset', ...phases.map((p) => `${p} s`)],
+    rows.map((r) => [r.dataset, ...phases.map((p) => (p === 'read' && !(r.dataset in SYNTHETIC) ? '-' : r.phases[p].toFixed(2)))]),
+  );
   const load = loadavg()[0]!.toFixed(2);
   process.stdout.write(
     `\nnode ${process.version}, ${new Date().toISOString()}, load average ${load} at the end; unsupervised (no labels in training), pairwise scores; ` +

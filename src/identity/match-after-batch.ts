@@ -5,7 +5,7 @@ import type { MatchPair, MatchRecord } from '../store/match-ports.ts';
 import type { ProfileId, WorkspaceId, WriteTx } from '../store/ports.ts';
 import type { IdentifierKey } from './identifier.ts';
 import { decidePair, scoreRecords } from './match-pairs.ts';
-import { applyToRecord, recordValuesFromTraits, toMatchInput } from './match-records.ts';
+import { applyToRecord, recordValuesFromTraits, sameValues, toMatchInput } from './match-records.ts';
 import { loadModel } from './match-model.ts';
 import { matchingActive, matchingOf, type MatchingSettings } from './match-settings.ts';
 import type { PreparedMessage } from './resolve-batch.ts';
@@ -13,7 +13,7 @@ import { reresolve } from './reresolve.ts';
 import type { IdentityRules } from './rules.ts';
 
 export interface MatchStats {
-  /** Records whose personal attributes changed, and pairs compared for them. */
+  /** Records whose personal attributes (or first call) changed, and pairs compared for them. */
   records: number;
   compared: number;
   linked: number;
@@ -51,8 +51,10 @@ export async function matchAfterBatch(
       if (model !== undefined) {
         const stored = new Map((await tx.match.loadRecords(ws.id, [...updates.keys()])).map((r) => [r.key, r]));
         const changed: MatchRecord[] = [];
+        const rescore: MatchRecord[] = [];
         for (const [key, list] of updates) {
-          let record = stored.get(key);
+          const before = stored.get(key);
+          let record = before;
           let dirty = false;
           for (const u of list) {
             const next = applyToRecord(record, key, u.values, u.at);
@@ -61,14 +63,19 @@ export async function matchAfterBatch(
               dirty = true;
             }
           }
-          if (dirty && record !== undefined) changed.push(record);
+          if (!dirty || record === undefined) continue;
+          changed.push(record);
+          // A later call repeating the same traits moves only the survivorship bookkeeping (when
+          // each value was last seen): the record is saved, but its blocking keys and scores
+          // depend on its values and its first call alone, so it is not blocked or scored again.
+          if (before === undefined || !sameValues(before, record) || before.firstT !== record.firstT || before.firstM !== record.firstM) rescore.push(record);
         }
-        if (changed.length > 0) {
-          await tx.match.saveRecords(ws.id, changed);
-          const blocks = changed.map((r) => ({ key: r.key, blocks: blockingKeys(model, toMatchInput(r)) }));
+        if (changed.length > 0) await tx.match.saveRecords(ws.id, changed);
+        if (rescore.length > 0) {
+          const blocks = rescore.map((r) => ({ key: r.key, blocks: blockingKeys(model, toMatchInput(r)) }));
           await tx.match.setBlocks(ws.id, blocks);
-          const scored = await scoreAgainstCandidates(tx, ws, { model, settings, records: changed, blocks, now: input.now });
-          stats.records += changed.length;
+          const scored = await scoreAgainstCandidates(tx, ws, { model, settings, records: rescore, blocks, now: input.now });
+          stats.records += rescore.length;
           stats.compared += scored.compared;
           stats.linked += scored.linked;
           stats.queued += scored.queued;
