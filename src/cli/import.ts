@@ -3,7 +3,7 @@ import { Transform, type Readable } from 'node:stream';
 import { Option, type Command } from 'commander';
 import { parseImportMapping } from '../import/import-mapping.ts';
 import { progressReporter } from '../import/import-progress.ts';
-import { importRecords, type ImportSummary } from '../import/import-records.ts';
+import { DEFAULT_BATCH_ROWS, importRecords, type ImportSummary } from '../import/import-records.ts';
 import { FileError, formatOfName, openImportSource } from '../import/import-source.ts';
 import { RejectsFile } from '../import/rejects-file.ts';
 import { IMPORT_FORMATS, type ImportFormat } from '../import/source-record.ts';
@@ -42,11 +42,11 @@ export function registerImport(program: Command): void {
     .addOption(new Option('--format <format>', 'file format (default: from the file name, else sniffed)').choices(IMPORT_FORMATS))
     .option('--delimiter <char>', 'CSV delimiter (default: the mapping\'s csv.delimiter, else sniffed from the header)')
     .option('--rejects <file>', 'where rejected rows are written (default: FILE.rejects.ndjson)')
-    .option('--batch-size <n>', 'rows resolved per transaction', '1000')
+    .option('--batch-size <n>', 'rows per batch: each batch is durable and visible in its profiles before the next one goes in', String(DEFAULT_BATCH_ROWS))
     .option('--json', 'print the summary as JSON')
     .action(async (file: string, opts: ImportOpts) => {
       const batchSize = Number(opts.batchSize);
-      if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 5000) throw new CliError('--batch-size must be an integer from 1 to 5000');
+      if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 50_000) throw new CliError('--batch-size must be an integer from 1 to 50000');
       if (opts.source.trim() === '') throw new CliError('--source must not be empty');
       if (opts.delimiter !== undefined && opts.delimiter !== '\\t' && opts.delimiter.length !== 1) throw new CliError('--delimiter must be one character (or \\t)');
       const delimiter = opts.delimiter === '\\t' ? '\t' : opts.delimiter;
