@@ -8,7 +8,11 @@ import { FileError, formatOfName, openImportSource } from '../import/import-sour
 import { RejectsFile } from '../import/rejects-file.ts';
 import { IMPORT_FORMATS, type ImportFormat } from '../import/source-record.ts';
 import { CliError } from './cli-error.ts';
+import { boundHeapGrowth } from './heap-limits.ts';
 import { dbOption, requireWorkspace, withApp, workspaceOption } from './common.ts';
+
+/** The read connection only answers the import's own snapshot reads (see AppOptions.readerCacheMb). */
+const IMPORT_READER_CACHE_MB = 16;
 
 interface ImportOpts {
   source: string;
@@ -104,6 +108,7 @@ export function registerImport(program: Command): void {
       };
       process.once('SIGINT', onSigint);
       const progress = progressReporter({ out: process.stderr, totalBytes, bytesRead: () => bytesRead });
+      boundHeapGrowth();
       let summary: ImportSummary;
       try {
         summary = await withApp(opts, async (app) => {
@@ -117,7 +122,7 @@ export function registerImport(program: Command): void {
             onProgress: (p) => progress.update(p),
             signal: abort.signal,
           });
-        });
+        }, { readerCacheMb: IMPORT_READER_CACHE_MB });
       } catch (err) {
         if (abort.signal.aborted) throw new CliError('import interrupted; run the same command again to finish', 130);
         if (err instanceof FileError) throw new CliError(`${stdin ? 'standard input' : file}: ${err.message}`);
