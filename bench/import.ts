@@ -1,21 +1,27 @@
 /**
- * The file import benchmark: a generated CSV (one million rows by default) imported end to end
- * (read, parse, map, validate, normalise, resolve, commit, in batches with read-your-writes)
- * against a floor measured in the same run: the same file parsed by the same CSV reader and each
- * row inserted raw into SQLite, durably, nothing else. Reports rows/s and peak RSS of each.
+ * The file import benchmark: a generated CSV (one million rows by default) imported end to end by
+ * `kith import` run as a user runs it (the bin, in a process of its own: read, parse, map,
+ * validate, normalise, resolve, commit, in batches with read-your-writes) against a floor
+ * measured in the same run, also in a process of its own (bench/import-floor.ts): the same file
+ * parsed by the same CSV reader and each row inserted raw into SQLite, durably, nothing else.
+ * Reports rows/s and the peak RSS of each process, seen from outside (every thread counts), and
+ * where kith's CPU time goes: its main thread (reading, converting, validating rows), its busiest
+ * other thread (the resolver, which does every SQLite write) and the rest (V8's GC helpers, the
+ * checkpointer, disk syncs).
  *
  * Run alone: `node --import tsx bench/import.ts [--rows 1000000]`; `importBench` is what
  * `bench/run.ts` calls.
  */
-import Database from 'better-sqlite3';
-import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createApp } from '../src/app.ts';
-import { parseImportMapping, type ImportMapping } from '../src/import/import-mapping.ts';
-import { importRecords, type ImportSummary } from '../src/import/import-records.ts';
-import { openImportSource } from '../src/import/import-source.ts';
+import { loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ImportSummary } from '../src/import/import-records.ts';
+import { runMeasured } from './process-usage.ts';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const BIN = join(ROOT, 'bin', 'kith.js');
 
 export interface ImportFigures {
   readonly rows: number;
@@ -24,7 +30,10 @@ export interface ImportFigures {
   readonly floorPeakRssMb: number;
   readonly kithRate: number;
   readonly kithPeakRssMb: number;
+  /** CPU time per row of the kith process: all threads, its main thread, its busiest other thread (the resolver). */
+  readonly kithCpuUsPerRow: { readonly all: number; readonly main: number; readonly resolver: number };
   readonly summary: ImportSummary;
+  readonly loadAverage: number;
 }
 
 const MAPPING = `
@@ -75,76 +84,29 @@ async function generate(path: string, rows: number): Promise<void> {
   await once(out, 'finish');
 }
 
-/** Samples the process's resident set size until stopped; returns the peak in MB. */
-function rssSampler(): { stop(): number } {
-  let peak = process.memoryUsage.rss();
-  const timer = setInterval(() => {
-    peak = Math.max(peak, process.memoryUsage.rss());
-  }, 50);
+/** The floor in a process of its own: bench/import-floor.ts. */
+async function floor(dir: string, file: string, mappingFile: string): Promise<{ rate: number; peakRssMb: number }> {
+  const run = await runMeasured(process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'import-floor.ts'), file, join(dir, 'floor.db'), mappingFile], { cwd: ROOT });
+  if (run.code !== 0) throw new Error(`the floor process failed (exit ${run.code})`);
+  const { rows, ms } = JSON.parse(run.stdout) as { rows: number; ms: number };
+  return { rate: rows / (ms / 1000), peakRssMb: run.peakRssMb };
+}
+
+/** `kith import`, started through the bin as `npx kith` starts it (its shebang line runs it). */
+async function kith(dir: string, file: string, mappingFile: string): Promise<Omit<ImportFigures, 'rows' | 'fileBytes' | 'floorRate' | 'floorPeakRssMb' | 'loadAverage'>> {
+  const db = join(dir, 'kith.db');
+  const created = await runMeasured(BIN, ['workspace', 'create', 'default', '--db', db], { cwd: ROOT });
+  if (created.code !== 0) throw new Error(`kith workspace create failed (exit ${created.code})`);
+  const run = await runMeasured(BIN, ['import', file, '--source', 'bench', '--mapping', mappingFile, '--db', db, '--json'], { cwd: ROOT });
+  if (run.code !== 0) throw new Error(`kith import failed (exit ${run.code})`);
+  const summary = JSON.parse(run.stdout) as ImportSummary;
+  const perRow = (ms: number): number => (ms * 1000) / summary.rowsRead;
   return {
-    stop() {
-      clearInterval(timer);
-      return Math.max(peak, process.memoryUsage.rss()) / (1024 * 1024);
-    },
+    kithRate: summary.rowsRead / (summary.durationMs / 1000),
+    kithPeakRssMb: run.peakRssMb,
+    kithCpuUsPerRow: { all: perRow(run.cpuMs), main: perRow(run.mainThreadCpuMs), resolver: perRow(run.busiestThreadCpuMs) },
+    summary,
   };
-}
-
-/** Same reader (csv-parse through openImportSource), one durable raw insert per row. */
-async function floor(dir: string, file: string, mapping: ImportMapping): Promise<{ rate: number; peakRssMb: number }> {
-  const db = new Database(join(dir, 'floor.db'));
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = full');
-  db.exec('CREATE TABLE raw (seq INTEGER PRIMARY KEY, line INTEGER NOT NULL, body TEXT NOT NULL)');
-  const insert = db.prepare('INSERT INTO raw (line, body) VALUES (?, ?)');
-  const store = db.transaction((batch: Array<[number, string]>) => {
-    for (const [line, body] of batch) insert.run(line, body);
-  });
-  const rss = rssSampler();
-  const started = performance.now();
-  const source = await openImportSource(createReadStream(file), mapping, {});
-  let batch: Array<[number, string]> = [];
-  let n = 0;
-  for await (const r of source.records) {
-    if (!r.ok) continue;
-    batch.push([r.line, JSON.stringify(r.record)]);
-    n++;
-    if (batch.length === 1000) {
-      store(batch);
-      batch = [];
-    }
-  }
-  store(batch);
-  const seconds = (performance.now() - started) / 1000;
-  const peakRssMb = rss.stop();
-  db.close();
-  return { rate: n / seconds, peakRssMb };
-}
-
-async function kith(dir: string, file: string, mapping: ImportMapping, log: (line: string) => void): Promise<{ rate: number; peakRssMb: number; summary: ImportSummary }> {
-  const app = await createApp({ db: join(dir, 'kith.db') });
-  try {
-    const created = await app.workspaces.create('default');
-    if (!created.ok) throw new Error(created.message);
-    const ws = (await app.workspaces.byName('default'))!;
-    const rss = rssSampler();
-    const started = performance.now();
-    const source = await openImportSource(createReadStream(file), mapping, {});
-    let next = 100_000;
-    const summary = await importRecords({ read: app.store.read, sink: app.committer }, ws, source.records, {
-      source: 'bench',
-      mapping,
-      onProgress: (p) => {
-        if (p.rowsRead >= next) {
-          log(`  kith: ${p.rowsRead} rows, ${(p.rowsRead / (p.elapsedMs / 1000)).toFixed(0)} rows/s`);
-          next += 100_000;
-        }
-      },
-    });
-    const seconds = (performance.now() - started) / 1000;
-    return { rate: summary.rowsRead / seconds, peakRssMb: rss.stop(), summary };
-  } finally {
-    await app.close();
-  }
 }
 
 export async function importBench(rows: number, log: (line: string) => void): Promise<ImportFigures> {
@@ -152,24 +114,33 @@ export async function importBench(rows: number, log: (line: string) => void): Pr
   try {
     const file = join(dir, 'customers.csv');
     await generate(file, rows);
+    const mappingFile = join(dir, 'customers.mapping.yaml');
+    writeFileSync(mappingFile, MAPPING);
     const fileBytes = statSync(file).size;
     log(`  generated ${rows} rows (${(fileBytes / 1e6).toFixed(0)} MB)`);
-    const parsed = parseImportMapping(MAPPING);
-    if (!parsed.ok) throw new Error(parsed.message);
-    const f = await floor(dir, file, parsed.mapping);
+    const f = await floor(dir, file, mappingFile);
     log(`  floor: ${f.rate.toFixed(0)} rows/s, peak RSS ${f.peakRssMb.toFixed(0)} MB`);
-    const k = await kith(dir, file, parsed.mapping, log);
-    log(`  kith: ${k.rate.toFixed(0)} rows/s, peak RSS ${k.peakRssMb.toFixed(0)} MB`);
-    return { rows, fileBytes, floorRate: f.rate, floorPeakRssMb: f.peakRssMb, kithRate: k.rate, kithPeakRssMb: k.peakRssMb, summary: k.summary };
+    const k = await kith(dir, file, mappingFile);
+    log(`  kith: ${k.kithRate.toFixed(0)} rows/s, peak RSS ${k.kithPeakRssMb.toFixed(0)} MB, CPU µs/row ${k.kithCpuUsPerRow.all.toFixed(0)} (main thread ${k.kithCpuUsPerRow.main.toFixed(0)}, resolver ${k.kithCpuUsPerRow.resolver.toFixed(0)})`);
+    return { rows, fileBytes, floorRate: f.rate, floorPeakRssMb: f.peakRssMb, ...k, loadAverage: loadavg()[0]! };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
+/** What the table's figures are, under it. */
+export function importNote(figures: ImportFigures): string {
+  return (
+    `node ${process.version}, ${new Date().toISOString()}, load average ${figures.loadAverage.toFixed(2)} at the end; ` +
+    '`kith import` of a generated CSV, each run a process of its own, vs the same reader + raw SQLite inserts; peak RSS is VmHWM ' +
+    '(all threads); CPU µs/row: the whole kith process, its main thread, its busiest other thread (the resolver)\n'
+  );
+}
+
 /** The table row(s) `bench/run.ts` prints. */
 export function importTable(figures: readonly ImportFigures[]): string {
   const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
-  const header = ['rows', 'file MB', 'floor rows/s', 'kith rows/s', 'kith/floor', 'floor peak RSS MB', 'kith peak RSS MB', 'profiles created', 'rejected'];
+  const header = ['rows', 'file MB', 'floor rows/s', 'kith rows/s', 'kith/floor', 'floor peak RSS MB', 'kith peak RSS MB', 'kith CPU µs/row: all', 'main', 'resolver', 'profiles created', 'rejected'];
   const table = figures.map((r) => [
     fmt(r.rows),
     fmt(r.fileBytes / 1e6),
@@ -178,6 +149,9 @@ export function importTable(figures: readonly ImportFigures[]): string {
     `${(r.kithRate / r.floorRate).toFixed(2)}${r.kithRate / r.floorRate >= 0.5 ? '' : ' (below 0.5 goal)'}`,
     fmt(r.floorPeakRssMb),
     `${fmt(r.kithPeakRssMb)}${r.kithPeakRssMb < 300 ? '' : ' (above 300 MB goal)'}`,
+    fmt(r.kithCpuUsPerRow.all),
+    fmt(r.kithCpuUsPerRow.main),
+    fmt(r.kithCpuUsPerRow.resolver),
     fmt(r.summary.newProfiles),
     fmt(r.summary.rejected),
   ]);
@@ -195,5 +169,5 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   };
   log(`import benchmark, ${rows} rows`);
   const figures = await importBench(rows, log);
-  process.stdout.write(`\n${importTable([figures])}\nnode ${process.version}, ${new Date().toISOString()}; CSV → kith import (batches of 1000) vs the same reader + raw SQLite inserts\n`);
+  process.stdout.write(`\n${importTable([figures])}\n${importNote(figures)}\n`);
 }

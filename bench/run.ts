@@ -4,7 +4,7 @@
  * The matcher's accuracy and speed have their own command, `npm run bench:match`.
  */
 import { ingestBench, type IngestFigures } from './ingest-bench.ts';
-import { importBench, importTable } from './import.ts';
+import { importBench, importNote, importTable } from './import.ts';
 import { postgresBench, postgresTable } from './postgres.ts';
 
 function parseSizes(argv: readonly string[]): number[] {
@@ -74,7 +74,7 @@ if (rows.length > 0) {
 }
 if (imported !== undefined) {
   output.push(`\n## File import (CSV, embedded SQLite)\n\n${importTable([imported])}`);
-  output.push('CSV → kith import (batches of 1000) vs the same reader + raw SQLite inserts\n');
+  output.push(importNote(imported));
 }
 if (postgres !== undefined) output.push(`\n## PostgreSQL store with JetStream intake\n\n${postgresTable(postgres)}`);
 output.push(`\nnode ${process.version}, ${new Date().toISOString()}\n`);

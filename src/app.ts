@@ -18,15 +18,25 @@ export interface App {
   close(): Promise<void>;
 }
 
+export interface AppOptions {
+  readonly now?: () => number;
+  /**
+   * Page cache of the embedded store's read connection, in MB (default 64). SQLite empties a
+   * connection's cache whenever another connection has committed since its last read, so while the
+   * resolver thread writes, this cache only serves one read at a time: a bulk import needs little.
+   */
+  readonly readerCacheMb?: number;
+}
+
 /**
  * The composition root: chooses the store for the configured location and wires the services.
  * A `postgres://` (or `postgresql://`) URL opens the PostgreSQL store, applying pending migrations
  * first (safe when several nodes start at once), and resolves on the caller's event loop: the
  * network round trips leave it free. Anything else is a SQLite file, resolved on a worker thread.
  */
-export async function createApp(config: Pick<Config, 'db'>, options: { now?: () => number } = {}): Promise<App> {
+export async function createApp(config: Pick<Config, 'db'>, options: AppOptions = {}): Promise<App> {
   const now = options.now ?? Date.now;
-  const { store, writer } = await openStorage(config.db);
+  const { store, writer } = await openStorage(config.db, options.readerCacheMb ?? 64);
   const metrics = new Metrics();
   const committer = new GroupCommitter(writer, {
     now,
@@ -71,7 +81,7 @@ export function migrateDatabase(url: string): Promise<{ from: number; to: number
   return migratePostgres(url);
 }
 
-async function openStorage(location: string): Promise<{ store: Store; writer: BatchWriter }> {
+async function openStorage(location: string, readerCacheMb: number): Promise<{ store: Store; writer: BatchWriter }> {
   if (isPostgresUrl(location)) {
     const store = await openPostgresStore({ url: location, migrate: true });
     return { store, writer: inProcessWriter(store) };
@@ -81,7 +91,7 @@ async function openStorage(location: string): Promise<{ store: Store; writer: Ba
     return { store, writer: inProcessWriter(store) };
   }
   // The worker thread's connection resolves and writes; this one's writer serves settings and deletions.
-  const store = openSqliteStore({ path: location, cacheMb: { writer: 8, reader: 64 } });
+  const store = openSqliteStore({ path: location, cacheMb: { writer: 8, reader: readerCacheMb } });
   const writer = workerBatchWriter(new URL('./resolver-worker.ts', import.meta.url), { path: location });
   return { store, writer };
 }

@@ -113,6 +113,29 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       expect((await store.read.findIdentifier(WS, key('user_id:u1')))?.profileId).toBe('p1');
     });
 
+    it('answers the profiles of identifiers as of one moment, calling back once that moment is fixed', async () => {
+      await write(WS, {
+        identifiers: [identifier('user_id:u1', 'p1'), identifier('email:x@y.io', 'p1'), { ...identifier('phone:+14155550100', null), quarantined: true }],
+        profiles: [profile('p1', 'c1', 'user_id:u1')],
+      });
+      await write(OTHER, { identifiers: [identifier('user_id:u2', 'q1')], profiles: [profile('q1', 'c1', 'user_id:u2')] });
+      const keys = [key('user_id:u1'), key('email:x@y.io'), key('phone:+14155550100'), key('user_id:u2'), key('user_id:none')];
+      let calls = 0;
+      let moved: Promise<unknown> | undefined;
+      const seen = await store.read.identifierProfiles(WS, keys, () => {
+        calls++;
+        moved = write(WS, { identifiers: [identifier('email:x@y.io', 'p2')], profiles: [profile('p2', 'c2', 'email:x@y.io')] });
+      });
+      expect(calls).toBe(1);
+      // Unknown identifiers (and another workspace's) are absent; a quarantined one has no profile.
+      expect(Object.fromEntries(seen)).toEqual({ 'user_id:u1': 'p1', 'email:x@y.io': 'p1', 'phone:+14155550100': null });
+      await moved;
+      expect((await store.read.identifierProfiles(WS, keys)).get(key('email:x@y.io'))).toBe('p2');
+      let empty = 0;
+      expect(await store.read.identifierProfiles(WS, [], () => empty++)).toEqual(new Map());
+      expect(empty).toBe(1);
+    });
+
     it('reads first evidence from the evidence: the earliest message by event time, then message id', async () => {
       // Written out of canonical order, in two change sets, as a shuffled arrival would.
       await write(WS, {

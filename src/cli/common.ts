@@ -1,6 +1,6 @@
 import { Option } from 'commander';
 import { readFileSync } from 'node:fs';
-import { createApp, type App } from '../app.ts';
+import { createApp, type App, type AppOptions } from '../app.ts';
 import { loadConfig } from '../config.ts';
 import type { Workspace } from '../store/ports.ts';
 import { CliError } from './cli-error.ts';
@@ -22,9 +22,9 @@ export function jsonArgument(text: string, what: string): unknown {
   }
 }
 
-export async function withApp<T>(opts: { db?: string }, fn: (app: App) => Promise<T>): Promise<T> {
+export async function withApp<T>(opts: { db?: string }, fn: (app: App) => Promise<T>, appOptions: AppOptions = {}): Promise<T> {
   const config = loadConfig(process.env);
-  const app = await createApp({ db: opts.db ?? config.db });
+  const app = await createApp({ db: opts.db ?? config.db }, appOptions);
   try {
     return await fn(app);
   } finally {

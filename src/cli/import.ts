@@ -3,12 +3,16 @@ import { Transform, type Readable } from 'node:stream';
 import { Option, type Command } from 'commander';
 import { parseImportMapping } from '../import/import-mapping.ts';
 import { progressReporter } from '../import/import-progress.ts';
-import { importRecords, type ImportSummary } from '../import/import-records.ts';
+import { DEFAULT_BATCH_ROWS, importRecords, type ImportSummary } from '../import/import-records.ts';
 import { FileError, formatOfName, openImportSource } from '../import/import-source.ts';
 import { RejectsFile } from '../import/rejects-file.ts';
 import { IMPORT_FORMATS, type ImportFormat } from '../import/source-record.ts';
 import { CliError } from './cli-error.ts';
+import { boundHeapGrowth } from './heap-limits.ts';
 import { dbOption, requireWorkspace, withApp, workspaceOption } from './common.ts';
+
+/** The read connection only answers the import's own snapshot reads (see AppOptions.readerCacheMb). */
+const IMPORT_READER_CACHE_MB = 16;
 
 interface ImportOpts {
   source: string;
@@ -42,11 +46,11 @@ export function registerImport(program: Command): void {
     .addOption(new Option('--format <format>', 'file format (default: from the file name, else sniffed)').choices(IMPORT_FORMATS))
     .option('--delimiter <char>', 'CSV delimiter (default: the mapping\'s csv.delimiter, else sniffed from the header)')
     .option('--rejects <file>', 'where rejected rows are written (default: FILE.rejects.ndjson)')
-    .option('--batch-size <n>', 'rows resolved per transaction', '1000')
+    .option('--batch-size <n>', 'rows per batch: each batch is durable and visible in its profiles before the next one goes in', String(DEFAULT_BATCH_ROWS))
     .option('--json', 'print the summary as JSON')
     .action(async (file: string, opts: ImportOpts) => {
       const batchSize = Number(opts.batchSize);
-      if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 5000) throw new CliError('--batch-size must be an integer from 1 to 5000');
+      if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 50_000) throw new CliError('--batch-size must be an integer from 1 to 50000');
       if (opts.source.trim() === '') throw new CliError('--source must not be empty');
       if (opts.delimiter !== undefined && opts.delimiter !== '\\t' && opts.delimiter.length !== 1) throw new CliError('--delimiter must be one character (or \\t)');
       const delimiter = opts.delimiter === '\\t' ? '\t' : opts.delimiter;
@@ -104,6 +108,7 @@ export function registerImport(program: Command): void {
       };
       process.once('SIGINT', onSigint);
       const progress = progressReporter({ out: process.stderr, totalBytes, bytesRead: () => bytesRead });
+      boundHeapGrowth();
       let summary: ImportSummary;
       try {
         summary = await withApp(opts, async (app) => {
@@ -117,7 +122,7 @@ export function registerImport(program: Command): void {
             onProgress: (p) => progress.update(p),
             signal: abort.signal,
           });
-        });
+        }, { readerCacheMb: IMPORT_READER_CACHE_MB });
       } catch (err) {
         if (abort.signal.aborted) throw new CliError('import interrupted; run the same command again to finish', 130);
         if (err instanceof FileError) throw new CliError(`${stdin ? 'standard input' : file}: ${err.message}`);

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { JsonObject, JsonValue } from '../spec/segment-message.ts';
 import { parseEventTime } from './event-time.ts';
 import type { ColumnMapping, ImportMapping, ValueType } from './import-mapping.ts';
@@ -31,78 +31,110 @@ export interface RowProblem {
 
 export type RowResult = { ok: true; draft: RowDraft } | { ok: false; problem: RowProblem };
 
+/** Converts one record by its mapping; see `rowConverter`. */
+export type RowConverter = (record: Readonly<Record<string, unknown>>) => RowResult;
+
 /**
- * Converts one record (CSV row as text cells, or an NDJSON/JSON object) by the mapping. Empty cells
- * (and JSON nulls) leave their field out; a value that does not read as its column's type, an
- * unparseable event time or an empty key rejects the row with the column named.
+ * Compiles a mapping into the function that converts one record (CSV row as text cells, or an
+ * NDJSON/JSON object): the work that depends only on the mapping (value readers, trait paths) is
+ * done once per file rather than once per row. Empty cells (and JSON nulls) leave their field out;
+ * a value that does not read as its column's type, an unparseable event time or an empty key
+ * rejects the row with the column named.
  */
-export function rowToDraft(record: Readonly<Record<string, unknown>>, mapping: ImportMapping, source: string): RowResult {
-  const keyParts: string[] = [];
-  for (const column of mapping.key) {
-    const v = cell(record, column);
-    if (isEmpty(v)) return problem('missing_key', `key column "${column}" is empty`, column);
-    keyParts.push(typeof v === 'string' ? v.trim() : JSON.stringify(v));
-  }
-  const messageId = rowMessageId(source, keyParts);
-
-  let timestamp: string | undefined;
-  if (mapping.timestamp !== undefined) {
-    const { column, format } = mapping.timestamp;
-    const v = cell(record, column);
-    if (isEmpty(v)) return problem('invalid_date', `event time column "${column}" is empty`, column);
-    const t = parseEventTime(v, format);
-    if (!t.ok) return problem('invalid_date', `"${column}" value ${preview(v)} ${t.reason}`, column);
-    timestamp = new Date(t.ms).toISOString();
-  }
-
-  let event = mapping.event;
-  if (mapping.eventColumn !== undefined) {
-    const v = cell(record, mapping.eventColumn);
-    if (isEmpty(v) || typeof v !== 'string' || v.trim() === '') return problem('missing_event', `event column "${mapping.eventColumn}" is empty`, mapping.eventColumn);
-    event = v.trim();
-  }
-
-  const identifiers: RowIdentifier[] = [];
-  const payload: JsonObject = {};
-  for (const c of mapping.columns) {
-    const raw = cell(record, c.column);
-    if (isEmpty(raw)) {
-      if (c.required) return problem('missing_value', `required column "${c.column}" is empty`, c.column);
-      continue;
+export function rowConverter(mapping: ImportMapping, source: string): RowConverter {
+  const columns = mapping.columns.map(compileColumn);
+  const timestamp = mapping.timestamp;
+  const eventColumn = mapping.eventColumn;
+  return (record) => {
+    const keyParts: string[] = [];
+    for (const column of mapping.key) {
+      const v = cell(record, column);
+      if (isEmpty(v)) return problem('missing_key', `key column "${column}" is empty`, column);
+      keyParts.push(typeof v === 'string' ? v.trim() : JSON.stringify(v));
     }
-    const read = readValue(raw, c);
-    if (!read.ok) return { ok: false, problem: read.problem };
-    const value = read.value;
-    if (c.identifier !== undefined) {
-      const found = c.identifier === '*' ? identifiersOfObject(value, c.column) : identifiersOfValue(value, c.identifier, c.column);
-      if (!found.ok) return found;
-      identifiers.push(...found.identifiers);
+    const messageId = rowMessageId(source, keyParts);
+
+    let time: string | undefined;
+    if (timestamp !== undefined) {
+      const { column, format } = timestamp;
+      const v = cell(record, column);
+      if (isEmpty(v)) return problem('invalid_date', `event time column "${column}" is empty`, column);
+      const t = parseEventTime(v, format);
+      if (!t.ok) return problem('invalid_date', `"${column}" value ${preview(v)} ${t.reason}`, column);
+      time = new Date(t.ms).toISOString();
     }
-    const path = c.trait ?? c.property;
-    if (path !== undefined) {
-      if (path === '*') {
-        if (!isObject(value)) return problem('invalid_value', `"${c.column}" must hold an object to spread into ${c.trait === undefined ? 'properties' : 'traits'}`, c.column);
+
+    let event = mapping.event;
+    if (eventColumn !== undefined) {
+      const v = cell(record, eventColumn);
+      if (isEmpty(v) || typeof v !== 'string' || v.trim() === '') return problem('missing_event', `event column "${eventColumn}" is empty`, eventColumn);
+      event = v.trim();
+    }
+
+    const identifiers: RowIdentifier[] = [];
+    const payload: JsonObject = {};
+    for (const c of columns) {
+      const raw = cell(record, c.column);
+      if (isEmpty(raw)) {
+        if (c.required) return problem('missing_value', `required column "${c.column}" is empty`, c.column);
+        continue;
+      }
+      const read = c.read(raw);
+      if (!read.ok) return read;
+      const value = read.value;
+      if (c.identifier !== undefined) {
+        const found = c.identifier === '*' ? identifiersOfObject(value, c.column) : identifiersOfValue(value, c.identifier, c.column);
+        if (!found.ok) return found;
+        for (const id of found.identifiers) identifiers.push(id);
+      }
+      if (c.spread !== undefined) {
+        if (!isObject(value)) return problem('invalid_value', `"${c.column}" must hold an object to spread into ${c.spread}`, c.column);
         for (const [k, v] of Object.entries(value)) payload[k] = v;
-      } else {
-        setPath(payload, path, value);
+      } else if (c.path !== undefined) {
+        setPath(payload, c.path, value);
       }
     }
-  }
+    return {
+      ok: true,
+      draft: { messageId, type: mapping.type, ...(event === undefined ? {} : { event }), ...(time === undefined ? {} : { timestamp: time }), identifiers, payload },
+    };
+  };
+}
+
+/** A column's mapping with what can be decided once: how its cell is read, where its value goes. */
+interface CompiledColumn {
+  readonly column: string;
+  readonly required: boolean;
+  readonly identifier: string | undefined;
+  readonly read: (raw: unknown) => ValueResult;
+  /** `traits` or `properties` when the column spreads an object into them (`*`). */
+  readonly spread: string | undefined;
+  /** The trait or property path, split at its dots. */
+  readonly path: readonly string[] | undefined;
+}
+
+function compileColumn(c: ColumnMapping): CompiledColumn {
+  const target = c.trait ?? c.property;
   return {
-    ok: true,
-    draft: { messageId, type: mapping.type, ...(event === undefined ? {} : { event }), ...(timestamp === undefined ? {} : { timestamp }), identifiers, payload },
+    column: c.column,
+    required: c.required,
+    identifier: c.identifier,
+    read: valueReader(c),
+    spread: target === '*' ? (c.trait === undefined ? 'properties' : 'traits') : undefined,
+    path: target === undefined || target === '*' ? undefined : target.split('.'),
   };
 }
 
 /**
  * The message id of an imported row: a hash of the source name and the row's key values, so a
  * re-import (the same file again, or the rest of an interrupted one) repeats ids that are then
- * no-ops, while the same key from another source is another message.
+ * no-ops, while the same key from another source is another message. (One hash of the joined text
+ * equals the former hash fed part by part, so ids of earlier imports are unchanged.)
  */
 export function rowMessageId(source: string, keyParts: readonly string[]): string {
-  const hash = createHash('sha256').update(source);
-  for (const part of keyParts) hash.update('\0').update(part);
-  return `imp-${hash.digest('hex').slice(0, 32)}`;
+  let text = source;
+  for (const part of keyParts) text += `\0${part}`;
+  return `imp-${hash('sha256', text, 'hex').slice(0, 32)}`;
 }
 
 /**
@@ -141,67 +173,71 @@ function cell(record: Readonly<Record<string, unknown>>, column: string): unknow
 
 type ValueResult = { ok: true; value: JsonValue } | { ok: false; problem: RowProblem };
 
-function readValue(raw: unknown, c: ColumnMapping): ValueResult {
-  if (c.split !== undefined && typeof raw === 'string') {
-    const parts = raw.split(c.split).map((p) => p.trim()).filter((p) => p !== '');
-    const values: JsonValue[] = [];
-    for (const p of parts) {
-      const one = convert(p, c.type, c.column);
-      if (!one.ok) return one;
-      values.push(one.value);
-    }
-    return { ok: true, value: values };
-  }
-  if (Array.isArray(raw) && c.type !== undefined && c.type !== 'json') {
-    const values: JsonValue[] = [];
-    for (const p of raw) {
-      const one = convert(p, c.type, c.column);
-      if (!one.ok) return one;
-      values.push(one.value);
-    }
-    return { ok: true, value: values };
-  }
+/** How a column's cells are read: split into a list, each element converted, or converted whole. */
+function valueReader(c: ColumnMapping): (raw: unknown) => ValueResult {
   // `*` columns of a CSV carry JSON text.
   const spread = c.identifier === '*' || c.trait === '*' || c.property === '*';
-  return convert(raw, c.type ?? (spread && typeof raw === 'string' ? 'json' : undefined), c.column);
+  const type = c.type;
+  const column = c.column;
+  const listOf = (parts: readonly unknown[]): ValueResult => {
+    const values: JsonValue[] = [];
+    for (const p of parts) {
+      const one = convert(p, type, column);
+      if (!one.ok) return one;
+      values.push(one.value);
+    }
+    return { ok: true, value: values };
+  };
+  const split = c.split;
+  return (raw) => {
+    if (split !== undefined && typeof raw === 'string') return listOf(raw.split(split).map((p) => p.trim()).filter((p) => p !== ''));
+    if (Array.isArray(raw) && type !== undefined && type !== 'json') return listOf(raw);
+    return convert(raw, type ?? (spread && typeof raw === 'string' ? 'json' : undefined), column);
+  };
 }
 
+const TRUE_WORDS = new Set(['true', 'yes', 'y', '1']);
+const FALSE_WORDS = new Set(['false', 'no', 'n', '0']);
+
 function convert(raw: unknown, type: ValueType | undefined, column: string): ValueResult {
-  const bad = (what: string): ValueResult => ({ ok: false, problem: { code: 'invalid_value', reason: `"${column}" value ${preview(raw)} is not ${what}`, field: column } });
   switch (type) {
     case undefined:
-      return isJson(raw) ? { ok: true, value: raw } : bad('a JSON value');
+      return isJson(raw) ? { ok: true, value: raw } : notA(raw, column, 'a JSON value');
     case 'string':
       return { ok: true, value: typeof raw === 'string' ? raw : JSON.stringify(raw) };
     case 'number':
     case 'integer': {
       const n = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw.trim()) : Number.NaN;
-      if (!Number.isFinite(n)) return bad(type === 'integer' ? 'an integer' : 'a number');
-      if (type === 'integer' && !Number.isInteger(n)) return bad('an integer');
+      if (!Number.isFinite(n)) return notA(raw, column, type === 'integer' ? 'an integer' : 'a number');
+      if (type === 'integer' && !Number.isInteger(n)) return notA(raw, column, 'an integer');
       return { ok: true, value: n };
     }
     case 'boolean': {
       if (typeof raw === 'boolean') return { ok: true, value: raw };
       const t = String(raw).trim().toLowerCase();
-      if (['true', 'yes', 'y', '1'].includes(t)) return { ok: true, value: true };
-      if (['false', 'no', 'n', '0'].includes(t)) return { ok: true, value: false };
-      return bad('true or false');
+      if (TRUE_WORDS.has(t)) return { ok: true, value: true };
+      if (FALSE_WORDS.has(t)) return { ok: true, value: false };
+      return notA(raw, column, 'true or false');
     }
     case 'date': {
       const t = parseEventTime(raw, 'auto');
-      return t.ok ? { ok: true, value: new Date(t.ms).toISOString() } : bad('a date');
+      return t.ok ? { ok: true, value: new Date(t.ms).toISOString() } : notA(raw, column, 'a date');
     }
     case 'json': {
-      if (typeof raw !== 'string') return isJson(raw) ? { ok: true, value: raw } : bad('a JSON value');
+      if (typeof raw !== 'string') return isJson(raw) ? { ok: true, value: raw } : notA(raw, column, 'a JSON value');
       try {
         return { ok: true, value: JSON.parse(raw) as JsonValue };
       } catch {
-        return bad('JSON');
+        return notA(raw, column, 'JSON');
       }
     }
     default:
       return assertNever(type);
   }
+}
+
+function notA(raw: unknown, column: string, what: string): ValueResult {
+  return { ok: false, problem: { code: 'invalid_value', reason: `"${column}" value ${preview(raw)} is not ${what}`, field: column } };
 }
 
 type IdentifiersResult = { ok: true; identifiers: RowIdentifier[] } | { ok: false; problem: RowProblem };
@@ -229,15 +265,16 @@ function identifiersOfObject(value: JsonValue, column: string): IdentifiersResul
   return { ok: true, identifiers };
 }
 
-function setPath(target: JsonObject, path: string, value: JsonValue): void {
-  const parts = path.split('.');
+function setPath(target: JsonObject, parts: readonly string[], value: JsonValue): void {
   let at = target;
-  for (const part of parts.slice(0, -1)) {
+  const last = parts.length - 1;
+  for (let i = 0; i < last; i++) {
+    const part = parts[i]!;
     const next = at[part];
     if (!isObject(next)) at[part] = {};
     at = at[part] as JsonObject;
   }
-  at[parts[parts.length - 1]!] = value;
+  at[parts[last]!] = value;
 }
 
 function isEmpty(v: unknown): boolean {

@@ -264,6 +264,14 @@ export interface ReadPort {
   readonly match: MatchRead;
   findIdentifier(ws: WorkspaceId, key: IdentifierKey): Promise<IdentifierState | undefined>;
   loadIdentifiers(ws: WorkspaceId, keys: readonly IdentifierKey[]): Promise<IdentifierState[]>;
+  /**
+   * The profile of each of these identifiers that exists (null while it is quarantined or awaiting
+   * re-resolution), all as of one moment: for a writer comparing the graph before and after its own
+   * writes (an import counts new profiles and merges). `meanwhile` is called once that moment is
+   * fixed and before the answer is complete, so a write it starts is never seen, and on SQLite the
+   * reading overlaps with it (the import hands the writer its next batch there).
+   */
+  identifierProfiles(ws: WorkspaceId, keys: readonly IdentifierKey[], meanwhile?: () => void): Promise<Map<IdentifierKey, ProfileId | null>>;
   loadProfile(ws: WorkspaceId, id: ProfileId): Promise<ProfileState | undefined>;
   redirectOf(ws: WorkspaceId, id: ProfileId): Promise<readonly ProfileId[] | undefined>;
   identifiersOf(ws: WorkspaceId, id: ProfileId): Promise<IdentifierState[]>;

@@ -103,6 +103,14 @@ export class PostgresRead implements ReadPort {
     return selectIdentifiers(this.pool, ws, keys);
   }
 
+  async identifierProfiles(ws: WorkspaceId, keys: readonly IdentifierKey[], meanwhile?: () => void): Promise<Map<IdentifierKey, ProfileId | null>> {
+    const found = new Map<IdentifierKey, ProfileId | null>();
+    for (const s of await selectIdentifiers(this.pool, ws, keys)) found.set(s.key, s.quarantined ? null : s.profileId);
+    // The answer is complete (one statement, one snapshot) before anything `meanwhile` starts.
+    meanwhile?.();
+    return found;
+  }
+
   async loadProfile(ws: WorkspaceId, id: ProfileId): Promise<ProfileState | undefined> {
     const [row] = await this.rows<ProfileRow>(PROFILE, [ws, id]);
     return row === undefined ? undefined : toProfile(row);

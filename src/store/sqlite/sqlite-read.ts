@@ -27,6 +27,9 @@ export class SqliteRead implements ReadPort {
       identifiers: db.prepare<[string, string], IdentifierRow>(
         `SELECT ${IDENTIFIER_COLUMNS} FROM identifiers WHERE ws = ? AND key IN (SELECT value FROM json_each(?))`,
       ),
+      identifierProfiles: db.prepare<[string, string], { key: string; profile: string | null; quarantined: number }>(
+        'SELECT key, profile, quarantined FROM identifiers WHERE ws = ? AND key IN (SELECT value FROM json_each(?))',
+      ),
       profile: db.prepare<[string, string], ProfileRow>(`SELECT ${PROFILE_COLUMNS} FROM profiles WHERE ws = ? AND id = ?`),
       redirect: db.prepare<[string, string], { to_ids: string }>('SELECT to_ids FROM redirects WHERE ws = ? AND from_id = ?'),
       profileIdentifiers: db.prepare<[string, string], IdentifierRow>(
@@ -79,6 +82,25 @@ export class SqliteRead implements ReadPort {
   async loadIdentifiers(ws: WorkspaceId, keys: readonly IdentifierKey[]): Promise<IdentifierState[]> {
     if (keys.length === 0) return [];
     return this.s.identifiers.all(ws, JSON.stringify(keys)).map(toIdentifier);
+  }
+
+  async identifierProfiles(ws: WorkspaceId, keys: readonly IdentifierKey[], meanwhile?: () => void): Promise<Map<IdentifierKey, ProfileId | null>> {
+    const found = new Map<IdentifierKey, ProfileId | null>();
+    let start = meanwhile;
+    if (keys.length > 0) {
+      // A statement reads one snapshot, fixed by its first step and held until its last row: what
+      // `meanwhile` commits after that first step is not seen by the rows still to come.
+      for (const row of this.s.identifierProfiles.iterate(ws, JSON.stringify(keys))) {
+        found.set(row.key as IdentifierKey, row.quarantined === 1 ? null : (row.profile as ProfileId | null));
+        if (start !== undefined) {
+          const run = start;
+          start = undefined;
+          run();
+        }
+      }
+    }
+    start?.();
+    return found;
   }
 
   async loadProfile(ws: WorkspaceId, id: ProfileId): Promise<ProfileState | undefined> {
