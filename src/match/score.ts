@@ -166,7 +166,11 @@ export function memoComparer(compiled: Pick<CompiledModel, 'kinds' | 'partners'>
   const partners = compiled.partners;
   const width = kinds.length;
   const { ids, byId } = table;
-  const memos = kinds.map((k) => (MEMO_KINDS.has(k) && LEVELS[k].length <= 16 && byId.length <= MEMO_MAX_FEATURES ? new LevelMemo(20) : undefined));
+  // A memo far larger than the pairs it can hold only spreads them over more cache lines: four
+  // slots per record, between 4,096 and about a million.
+  const records = ids.length / Math.max(width, 1);
+  const bits = Math.min(20, Math.max(12, Math.ceil(Math.log2(Math.max(records, 1) * 4))));
+  const memos = kinds.map((k) => (MEMO_KINDS.has(k) && LEVELS[k].length <= 16 && byId.length <= MEMO_MAX_FEATURES ? new LevelMemo(bits) : undefined));
   return (i, j, out, offset) => {
     const oa = i * width;
     const ob = j * width;
