@@ -137,23 +137,6 @@ export interface FeatureTable {
   readonly byId: readonly (Feature | undefined)[];
 }
 
-/** The feature table of records whose features are all numbered (one `FeatureCache`). */
-export function featureTable(records: readonly PreparedRecord[], width: number): FeatureTable {
-  const ids = new Int32Array(records.length * width).fill(-1);
-  const byId: (Feature | undefined)[] = [];
-  for (let i = 0; i < records.length; i++) {
-    const f = records[i]!.features;
-    for (let c = 0; c < width; c++) {
-      const x = f[c];
-      if (x === undefined) continue;
-      if (x.id === undefined) throw new Error('featureTable: records must be prepared with a feature cache');
-      ids[i * width + c] = x.id;
-      byId[x.id] = x;
-    }
-  }
-  return { width, ids, byId };
-}
-
 /**
  * A comparer for many pairs of one feature table (see `compareRecords` for the levels): missing
  * and equal values are settled by number, and the level of two names, streets or cities is
