@@ -23,7 +23,6 @@ import {
   type ProfileRow,
 } from './sqlite-rows.ts';
 import { SqlitePrivacyTx } from './sqlite-erase.ts';
-import { changedColumns, RowImages, type IdentifierImage, type ProfileImage } from './row-images.ts';
 import { SqliteMatch } from './sqlite-match.ts';
 
 /**
@@ -32,13 +31,8 @@ import { SqliteMatch } from './sqlite-match.ts';
  */
 export class SqliteWriteTx implements WriteTx {
   private readonly s;
-  /**
-   * The identifier and profile rows this transaction has seen (loaded or written), so that writes
-   * touch only the columns that changed and evidence rows need no identifier id lookup.
-   */
-  private readonly images = new RowImages();
-  /** UPDATE statements by their SQL: one per set of changed columns met so far. */
-  private readonly updates = new Map<string, Database.Statement>();
+  /** Row ids of identifiers seen in this transaction (`ws\0key`), so evidence rows need no lookup. */
+  private readonly rowIds = new Map<string, number>();
   readonly privacy: SqlitePrivacyTx;
   readonly match: SqliteMatch;
 
@@ -76,10 +70,6 @@ export class SqliteWriteTx implements WriteTx {
          ON CONFLICT (ws, key) DO UPDATE SET profile = excluded.profile, quarantined = excluded.quarantined, peers = excluded.peers
          RETURNING id`,
       ),
-      insertIdentifier: db.prepare(
-        `INSERT INTO identifiers (ws, key, type, profile, quarantined, peers)
-         VALUES (@ws, @key, @type, @profile, @quarantined, @peers) RETURNING id`,
-      ),
       identifierId: db.prepare<[string, string], { id: number }>('SELECT id FROM identifiers WHERE ws = ? AND key = ?'),
       insertMessage: db.prepare(
         `INSERT INTO messages (ws, message_id, type, event, t, received_at, source, keys, primary_ident, body)
@@ -106,10 +96,6 @@ export class SqliteWriteTx implements WriteTx {
            founder_t = excluded.founder_t, founder_m = excluded.founder_m, founder_pos = excluded.founder_pos,
            traits = excluded.traits, counts = excluded.counts, first_t = excluded.first_t, last_t = excluded.last_t,
            consent = excluded.consent`,
-      ),
-      insertProfile: db.prepare(
-        `INSERT INTO profiles (ws, id, component, founder, founder_t, founder_m, founder_pos, traits, counts, first_t, last_t, consent)
-         VALUES (@ws, @id, @component, @founder, @founder_t, @founder_m, @founder_pos, @traits, @counts, @first_t, @last_t, @consent)`,
       ),
       deleteProfile: db.prepare('DELETE FROM profiles WHERE ws = ? AND id = ?'),
       upsertComponent: db.prepare(
@@ -150,27 +136,13 @@ export class SqliteWriteTx implements WriteTx {
     };
   }
 
-  /** Called by the store as each transaction begins: row images are only valid within one. */
+  /** Called by the store as each transaction begins: row ids are only known to be valid within one. */
   begin(): void {
-    this.images.clear();
+    this.rowIds.clear();
   }
 
-  private rememberIdentifiers(ws: WorkspaceId, rows: readonly IdentifierRow[]): void {
-    for (const r of rows) this.images.identifiers.set(`${ws}\0${r.key}`, { id: r.id, profile: r.profile, quarantined: r.quarantined, peers: r.peers });
-  }
-
-  private rememberProfiles(ws: WorkspaceId, rows: readonly ProfileRow[]): void {
-    for (const { id, ...image } of rows) this.images.profiles.set(`${ws}\0${id}`, image);
-  }
-
-  private update(table: 'identifiers' | 'profiles', columns: readonly string[], where: string): Database.Statement {
-    const sql = `UPDATE ${table} SET ${columns.map((c) => `${c} = @${c}`).join(', ')} WHERE ${where}`;
-    let statement = this.updates.get(sql);
-    if (statement === undefined) {
-      statement = this.db.prepare(sql);
-      this.updates.set(sql, statement);
-    }
-    return statement;
+  private remember(ws: WorkspaceId, rows: readonly IdentifierRow[]): void {
+    for (const r of rows) this.rowIds.set(`${ws}\0${r.key}`, r.id);
   }
 
   async existingMessageIds(ws: WorkspaceId, messageIds: readonly string[]): Promise<Set<string>> {
@@ -181,23 +153,13 @@ export class SqliteWriteTx implements WriteTx {
   async loadIdentifiers(ws: WorkspaceId, keys: readonly IdentifierKey[]): Promise<IdentifierState[]> {
     if (keys.length === 0) return [];
     const rows = this.s.identifiers.all(ws, JSON.stringify(keys));
-    this.rememberIdentifiers(ws, rows);
-    if (rows.length < keys.length) {
-      const found = new Set(rows.map((r) => r.key));
-      for (const key of keys) if (!found.has(key)) this.images.absentIdentifiers.add(`${ws}\0${key}`);
-    }
+    this.remember(ws, rows);
     return rows.map(toIdentifier);
   }
 
   async loadProfiles(ws: WorkspaceId, ids: readonly ProfileId[]): Promise<ProfileState[]> {
     if (ids.length === 0) return [];
-    const rows = this.s.profiles.all(ws, JSON.stringify(ids));
-    this.rememberProfiles(ws, rows);
-    if (rows.length < ids.length) {
-      const found = new Set(rows.map((r) => r.id));
-      for (const id of ids) if (!found.has(id)) this.images.absentProfiles.add(`${ws}\0${id}`);
-    }
-    return rows.map(toProfile);
+    return this.s.profiles.all(ws, JSON.stringify(ids)).map(toProfile);
   }
 
   async loadComponents(ws: WorkspaceId, ids: readonly string[]): Promise<ComponentState[]> {
@@ -206,10 +168,7 @@ export class SqliteWriteTx implements WriteTx {
   }
 
   async loadComponentMembers(ws: WorkspaceId, componentIds: readonly string[]): Promise<{ profiles: ProfileState[]; identifiers: IdentifierState[] }> {
-    return loadComponentMembers(this.s, ws, componentIds, {
-      profiles: (rows) => this.rememberProfiles(ws, rows),
-      identifiers: (rows) => this.rememberIdentifiers(ws, rows),
-    });
+    return loadComponentMembers(this.s, ws, componentIds);
   }
 
   async loadEvidence(ws: WorkspaceId, keys: readonly IdentifierKey[]): Promise<EvidenceMessage[]> {
@@ -219,25 +178,36 @@ export class SqliteWriteTx implements WriteTx {
 
   async apply(ws: WorkspaceId, c: ChangeSet): Promise<void> {
     const s = this.s;
-    const images = this.images;
+    const ids = this.rowIds;
     const idOf = (key: IdentifierKey): number => {
-      const image = images.identifiers.get(`${ws}\0${key}`);
-      if (image !== undefined) return image.id;
-      const row = s.identifierId.get(ws, key);
-      if (row === undefined) throw new Error(`identifier ${key} missing from the store`);
-      return row.id;
+      let id = ids.get(`${ws}\0${key}`);
+      if (id === undefined) {
+        const row = s.identifierId.get(ws, key);
+        if (row === undefined) throw new Error(`identifier ${key} missing from the store`);
+        id = row.id;
+        ids.set(`${ws}\0${key}`, id);
+      }
+      return id;
     };
 
     for (const key of c.retractions) this.retract(ws, key);
     for (const r of c.profileRepoints) {
       s.repointProfile.run(r.to, ws, r.from);
-      images.repointIdentifiers(ws, r.from, r.to);
     }
     for (const r of c.componentRepoints) {
       s.repointComponent.run({ to: r.to, ws, from: r.from });
-      images.repointProfiles(ws, r.from, r.to);
     }
-    for (const st of c.identifiers) this.writeIdentifier(ws, st);
+    for (const st of c.identifiers) {
+      const row = s.upsertIdentifier.get({
+        ws,
+        key: st.key,
+        type: splitIdentifierKey(st.key).type,
+        profile: st.profileId,
+        quarantined: st.quarantined ? 1 : 0,
+        peers: JSON.stringify(st.peers),
+      }) as { id: number };
+      ids.set(`${ws}\0${st.key}`, row.id);
+    }
     for (const m of c.messages) {
       const info = s.insertMessage.run(
         ws,
@@ -257,15 +227,28 @@ export class SqliteWriteTx implements WriteTx {
     for (const p of c.primaries) s.setPrimary.run(p.primary === null ? null : idOf(p.primary), ws, p.messageId);
     for (const key of c.deletedIdentifiers) {
       s.deleteIdentifier.run(ws, key);
-      images.identifiers.delete(`${ws}\0${key}`);
-      images.absentIdentifiers.add(`${ws}\0${key}`);
+      ids.delete(`${ws}\0${key}`);
     }
     for (const id of c.deletedProfiles) {
       s.deleteProfile.run(ws, id);
-      images.profiles.delete(`${ws}\0${id}`);
-      images.absentProfiles.add(`${ws}\0${id}`);
     }
-    for (const p of c.profiles) this.writeProfile(ws, p);
+    for (const p of c.profiles) {
+      s.upsertProfile.run({
+        ws,
+        id: p.id,
+        component: p.componentId,
+        founder: p.founder,
+        founder_t: p.founderT,
+        founder_m: p.founderM,
+        founder_pos: p.founderPos,
+        traits: JSON.stringify(p.traits),
+        counts: JSON.stringify(p.counts),
+        first_t: p.firstT,
+        last_t: p.lastT,
+        consent: JSON.stringify(p.consent ?? {}),
+      });
+      s.deleteRedirect.run(ws, p.id);
+    }
     for (const id of c.deletedComponents) {
       s.deleteComponent.run(ws, id);
     }
@@ -285,59 +268,6 @@ export class SqliteWriteTx implements WriteTx {
     }
   }
 
-  /** Inserts, updates the changed columns of, or (row state unknown) upserts one identifier row. */
-  private writeIdentifier(ws: WorkspaceId, st: IdentifierState): void {
-    const k = `${ws}\0${st.key}`;
-    const next = { profile: st.profileId as string | null, quarantined: st.quarantined ? 1 : 0, peers: JSON.stringify(st.peers) };
-    const image = this.images.identifiers.get(k);
-    if (image !== undefined) {
-      const columns = changedColumns({ profile: image.profile, quarantined: image.quarantined, peers: image.peers }, next);
-      if (columns.length === 0) return;
-      const params: Record<string, unknown> = { id: image.id };
-      for (const col of columns) params[col] = next[col];
-      this.update('identifiers', columns, 'id = @id').run(params);
-      Object.assign(image, next);
-      return;
-    }
-    const statement = this.images.absentIdentifiers.has(k) ? this.s.insertIdentifier : this.s.upsertIdentifier;
-    const row = statement.get({ ws, key: st.key, type: splitIdentifierKey(st.key).type, ...next }) as { id: number };
-    this.images.absentIdentifiers.delete(k);
-    this.images.identifiers.set(k, { id: row.id, ...next } satisfies IdentifierImage);
-  }
-
-  /** The same for a profile row; a row written whole also loses any redirect away from its id. */
-  private writeProfile(ws: WorkspaceId, p: ProfileState): void {
-    const k = `${ws}\0${p.id}`;
-    const next: ProfileImage = {
-      component: p.componentId,
-      founder: p.founder,
-      founder_t: p.founderT,
-      founder_m: p.founderM,
-      founder_pos: p.founderPos,
-      traits: JSON.stringify(p.traits),
-      counts: JSON.stringify(p.counts),
-      first_t: p.firstT,
-      last_t: p.lastT,
-      consent: JSON.stringify(p.consent ?? {}),
-    };
-    const image = this.images.profiles.get(k);
-    if (image !== undefined) {
-      // A stored profile is live, and live ids have no redirect (apply removes it when it writes one).
-      const columns = changedColumns(image, next);
-      if (columns.length === 0) return;
-      const params: Record<string, unknown> = { ws, id: p.id };
-      for (const col of columns) params[col] = next[col];
-      this.update('profiles', columns, 'ws = @ws AND id = @id').run(params);
-      Object.assign(image, next);
-      return;
-    }
-    const statement = this.images.absentProfiles.has(k) ? this.s.insertProfile : this.s.upsertProfile;
-    statement.run({ ws, id: p.id, ...next });
-    this.s.deleteRedirect.run(ws, p.id);
-    this.images.absentProfiles.delete(k);
-    this.images.profiles.set(k, next);
-  }
-
   async scanMessages(ws: WorkspaceId, afterSeq: number, limit: number): Promise<Array<{ seq: number; body: string; keys: IdentifierKey[] }>> {
     return this.s.scanMessages.all(ws, afterSeq, limit).map((r) => ({ seq: r.seq, body: r.body, keys: JSON.parse(r.keys) as IdentifierKey[] }));
   }
@@ -348,7 +278,6 @@ export class SqliteWriteTx implements WriteTx {
       this.s.deleteMessageEvidence.run(row.seq);
       for (const key of row.keys) {
         this.s.insertPlaceholder.run(ws, key, splitIdentifierKey(key).type);
-        this.images.absentIdentifiers.delete(`${ws}\0${key}`);
         const id = this.s.identifierId.get(ws, key)!.id;
         this.s.insertEvidence.run(id, row.seq);
       }
@@ -357,7 +286,7 @@ export class SqliteWriteTx implements WriteTx {
 
   async deleteOrphanIdentifiers(ws: WorkspaceId): Promise<number> {
     const deleted = this.s.deleteOrphans.run(ws).changes;
-    this.images.clear();
+    this.rowIds.clear();
     if (deleted > 0) {
       this.s.deleteEmptyProfiles.run(ws);
       this.s.deleteEmptyComponents.run(ws);
@@ -371,7 +300,6 @@ export class SqliteWriteTx implements WriteTx {
 
   async clearQuarantine(ws: WorkspaceId): Promise<void> {
     this.s.clearQuarantine.run(ws);
-    this.images.clear();
   }
 
   /** Removes an identifier from the evidence of every message that carried it. */
@@ -396,14 +324,10 @@ export function loadComponentMembers(
   s: MemberStatements,
   ws: WorkspaceId,
   componentIds: readonly string[],
-  seen?: { profiles(rows: readonly ProfileRow[]): void; identifiers(rows: readonly IdentifierRow[]): void },
 ): { profiles: ProfileState[]; identifiers: IdentifierState[] } {
   if (componentIds.length === 0) return { profiles: [], identifiers: [] };
-  const profileRows = s.componentProfiles.all(ws, JSON.stringify(componentIds));
-  seen?.profiles(profileRows);
-  const profiles = profileRows.map(toProfile);
+  const profiles = s.componentProfiles.all(ws, JSON.stringify(componentIds)).map(toProfile);
   if (profiles.length === 0) return { profiles, identifiers: [] };
-  const identifierRows = s.profileIdentifiers.all(ws, JSON.stringify(profiles.map((p) => p.id)));
-  seen?.identifiers(identifierRows);
-  return { profiles, identifiers: identifierRows.map(toIdentifier) };
+  const identifiers = s.profileIdentifiers.all(ws, JSON.stringify(profiles.map((p) => p.id))).map(toIdentifier);
+  return { profiles, identifiers };
 }
