@@ -7,14 +7,20 @@ import { train } from './train.ts';
 
 const SYLLABLES = ['an', 'bel', 'cor', 'dan', 'el', 'fin', 'gor', 'hal', 'is', 'jon', 'ka', 'lor', 'mi', 'nor', 'os', 'pet', 'ri', 'sa', 'tor', 'ul'];
 
-/** 300 generated people, every third entered twice with a typo in the surname; ids `p<N>-<k>`. */
-function people(): MatchInput[] {
-  let state = 7;
+/** A seeded generator of integers below `n` and of made-up words of `parts` syllables. */
+function syllableWords(seed: number): { rand: (n: number) => number; word: (parts: number) => string } {
+  let state = seed;
   const rand = (n: number): number => {
     state = (state * 1103515245 + 12345) % 2147483648;
     return Math.floor((state / 2147483648) * n);
   };
   const word = (parts: number): string => Array.from({ length: parts }, () => SYLLABLES[rand(SYLLABLES.length)]!).join('');
+  return { rand, word };
+}
+
+/** 300 generated people, every third entered twice with a typo in the surname; ids `p<N>-<k>`. */
+function people(): MatchInput[] {
+  const { rand, word } = syllableWords(7);
   const out: MatchInput[] = [];
   for (let i = 0; i < 300; i++) {
     const values = {
@@ -39,12 +45,7 @@ function people(): MatchInput[] {
  * given name. Ids `h<H>-<member>-<k>`.
  */
 function households(): MatchInput[] {
-  let state = 11;
-  const rand = (n: number): number => {
-    state = (state * 1103515245 + 12345) % 2147483648;
-    return Math.floor((state / 2147483648) * n);
-  };
-  const word = (parts: number): string => Array.from({ length: parts }, () => SYLLABLES[rand(SYLLABLES.length)]!).join('');
+  const { rand, word } = syllableWords(11);
   const out: MatchInput[] = [];
   for (let h = 0; h < 150; h++) {
     const shared = { lastName: word(3), address: `${1 + rand(900)} ${word(2)} street`, city: ['berlin', 'hamburg', 'koeln'][rand(3)]!, phone: `030${1000000 + rand(8999999)}`, email: `${word(2)}@example.org` };
