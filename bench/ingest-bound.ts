@@ -24,16 +24,10 @@ import { validateMessage } from '../src/spec/validate-message.ts';
 import { prepareMessage } from '../src/ingest/prepare-message.ts';
 import { DEFAULT_RULES } from '../src/identity/rules.ts';
 import type { PreparedMessage } from '../src/identity/resolve-batch.ts';
+import { positiveOption } from './positive-option.ts';
 
-function option(name: string, fallback: number): number {
-  const i = process.argv.indexOf(name);
-  const n = i >= 0 ? Number(process.argv[i + 1]) : fallback;
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} takes a positive integer`);
-  return n;
-}
-
-const people = option('--people', 10_000);
-const group = option('--group', 400);
+const people = positiveOption('--people', 10_000);
+const group = positiveOption('--group', 400);
 const raw = shuffled(generateDataset({ people, seed: 42 }).messages, 7);
 const now = Date.now();
 

@@ -30,19 +30,13 @@ import { DEFAULT_RULES, type IdentityRules } from '../src/identity/rules.ts';
 import { trainWorkspaceModel } from '../src/identity/match-configure.ts';
 import type { Store, WorkspaceId } from '../src/store/ports.ts';
 import type { PreparedMessage, ResolveStats } from '../src/identity/resolve-batch.ts';
+import { positiveOption } from './positive-option.ts';
 
 /** A generated message as sent (before validation). */
 type Message = Record<string, unknown>;
 
-function option(name: string, fallback: number): number {
-  const i = process.argv.indexOf(name);
-  const n = i >= 0 ? Number(process.argv[i + 1]) : fallback;
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} takes a positive integer`);
-  return n;
-}
-
-const people = option('--people', 10_000);
-const group = option('--group', 200);
+const people = positiveOption('--people', 10_000);
+const group = positiveOption('--group', 200);
 const now = Date.now();
 const raw = shuffled(generateDataset({ people, seed: 42 }).messages, 7);
 function prepare(messages: readonly Message[]): PreparedMessage[] {
