@@ -26,6 +26,12 @@ export interface AppOptions {
    * resolver thread writes, this cache only serves one read at a time: a bulk import needs little.
    */
   readonly readerCacheMb?: number;
+  /**
+   * Page cache of the resolver's write connection (embedded store), in MB (default 64). It holds
+   * the B-tree pages resolution reads and rewrites; a batch job bounded in memory trades some of
+   * its speed for a smaller one.
+   */
+  readonly writerCacheMb?: number;
 }
 
 /**
@@ -36,7 +42,7 @@ export interface AppOptions {
  */
 export async function createApp(config: Pick<Config, 'db'>, options: AppOptions = {}): Promise<App> {
   const now = options.now ?? Date.now;
-  const { store, writer } = await openStorage(config.db, options.readerCacheMb ?? 64);
+  const { store, writer } = await openStorage(config.db, options.readerCacheMb ?? 64, options.writerCacheMb ?? 64);
   const metrics = new Metrics();
   const committer = new GroupCommitter(writer, {
     now,
@@ -81,7 +87,7 @@ export function migrateDatabase(url: string): Promise<{ from: number; to: number
   return migratePostgres(url);
 }
 
-async function openStorage(location: string, readerCacheMb: number): Promise<{ store: Store; writer: BatchWriter }> {
+async function openStorage(location: string, readerCacheMb: number, writerCacheMb: number): Promise<{ store: Store; writer: BatchWriter }> {
   if (isPostgresUrl(location)) {
     const store = await openPostgresStore({ url: location, migrate: true });
     return { store, writer: inProcessWriter(store) };
@@ -92,6 +98,6 @@ async function openStorage(location: string, readerCacheMb: number): Promise<{ s
   }
   // The worker thread's connection resolves and writes; this one's writer serves settings and deletions.
   const store = openSqliteStore({ path: location, cacheMb: { writer: 8, reader: readerCacheMb } });
-  const writer = workerBatchWriter(new URL('./resolver-worker.ts', import.meta.url), { path: location });
+  const writer = workerBatchWriter(new URL('./resolver-worker.ts', import.meta.url), { path: location, cacheMb: writerCacheMb });
   return { store, writer };
 }

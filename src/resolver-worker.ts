@@ -11,8 +11,9 @@ type Request = { kind: 'write'; id: number; batches: WorkspaceBatch[]; now: numb
 
 const port = parentPort;
 if (port === null) throw new Error('resolver-worker.ts runs only as a worker thread');
-const { path } = workerData as { path: string };
-const store = openSqliteStore({ path, checkpoint: false });
+const { path, cacheMb } = workerData as { path: string; cacheMb: number };
+// Resolution reads inside its write transactions: this thread's read connection needs little.
+const store = openSqliteStore({ path, checkpoint: false, cacheMb: { writer: cacheMb, reader: 8 } });
 const writer = inProcessWriter(store);
 
 port.on('message', (req: Request) => {

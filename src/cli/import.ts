@@ -13,6 +13,12 @@ import { dbOption, requireWorkspace, withApp, workspaceOption } from './common.t
 
 /** The read connection only answers the import's own snapshot reads (see AppOptions.readerCacheMb). */
 const IMPORT_READER_CACHE_MB = 16;
+/**
+ * The resolver's page cache during an import: 32 MB instead of the server's 64 keeps a
+ * million-row import's peak RSS about 40 MB under the 300 MB it is held to (the 64 MB cache put it at
+ * 300–318 MB), for a few percent more CPU per row (pages read again from the OS cache).
+ */
+const IMPORT_WRITER_CACHE_MB = 32;
 
 interface ImportOpts {
   source: string;
@@ -122,7 +128,7 @@ export function registerImport(program: Command): void {
             onProgress: (p) => progress.update(p),
             signal: abort.signal,
           });
-        }, { readerCacheMb: IMPORT_READER_CACHE_MB });
+        }, { readerCacheMb: IMPORT_READER_CACHE_MB, writerCacheMb: IMPORT_WRITER_CACHE_MB });
       } catch (err) {
         if (abort.signal.aborted) throw new CliError('import interrupted; run the same command again to finish', 130);
         if (err instanceof FileError) throw new CliError(`${stdin ? 'standard input' : file}: ${err.message}`);
