@@ -93,7 +93,7 @@ export function matchRecords(data: MatchData, options: MatchOptions = {}): Match
   const width = session.attributes.length;
   const { candidates, records } = session;
   const weight = new Float64Array(candidates.count);
-  const weigh = tableWeigher(compiled, session.table);
+  const weigh = tableWeigher(compiled, session.table, records);
   for (let p = 0; p < candidates.count; p++) weight[p] = weigh(candidates.left[p]!, candidates.right[p]!, session.levels, p * width);
   const minWeight = probabilityToWeight(Math.min(Math.max(model.threshold, 1e-12), 1 - 1e-12));
   let above = 0;

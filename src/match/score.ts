@@ -1,6 +1,8 @@
 import type { ComparedAttribute, MatchInput } from './attributes.ts';
 import { LEVELS, NEAR_LEVELS, compareFeatures } from './comparisons.ts';
+import { generationsConflict } from './generation.ts';
 import type { Model } from './model.ts';
+import { VETO_WEIGHT, documentExactWeight, isDocument } from './pair-evidence.ts';
 import { prepareRecord, type ComparisonKind, type Feature, type PreparedRecord } from './prepare-record.ts';
 
 /** Level code for "a value is missing on one side": the comparison contributes nothing. */
@@ -42,7 +44,8 @@ export function compileModel(model: Model): CompiledModel {
     attributes,
     kinds: model.comparisons.map((c) => c.kind),
     partners: namePartners(attributes),
-    weights: model.comparisons.map((c) => Float64Array.from(c.levels, (l) => Math.log2(l.m / l.u))),
+    // Two different numbers of one identity document are two people (see pair-evidence.ts).
+    weights: model.comparisons.map((c) => Float64Array.from(c.levels, (l, k) => (isDocument(c.kind) && k === c.levels.length - 1 ? VETO_WEIGHT : Math.log2(l.m / l.u)))),
     frequencies: model.comparisons.map((c) => {
       const tf = c.termFrequencies;
       if (tf === undefined) return undefined;
@@ -210,8 +213,14 @@ function exactWeight(compiled: CompiledModel, c: number, value: string): number 
   const frequency = compiled.frequencies[c];
   const plain = compiled.weights[c]![0]!;
   if (frequency === undefined) return plain;
-  const m = compiled.model.comparisons[c]!.levels[0]!.m;
-  return Math.log2(m / frequency(value));
+  const comparison = compiled.model.comparisons[c]!;
+  const weight = Math.log2(comparison.levels[0]!.m / frequency(value));
+  return isDocument(comparison.kind) ? documentExactWeight(weight, frequency(value) * comparison.termFrequencies!.total) : weight;
+}
+
+/** The weight of what the records say beyond their attributes: 0, or a veto (see pair-evidence.ts). */
+function recordWeight(a: PreparedRecord, b: PreparedRecord): number {
+  return generationsConflict(a.generation, b.generation) ? VETO_WEIGHT : 0;
 }
 
 /** The weight of level `level` (not missing) of comparison `c` for the features `x` and `y`. */
@@ -225,7 +234,7 @@ function levelWeight(compiled: CompiledModel, c: number, level: number, x: Featu
 
 /** The total match weight of a compared pair (prior included), levels as `compareRecords` wrote them. */
 export function pairWeight(compiled: CompiledModel, a: PreparedRecord, b: PreparedRecord, levels: Uint8Array, offset: number): number {
-  let w = compiled.prior;
+  let w = compiled.prior + recordWeight(a, b);
   for (let c = 0; c < compiled.kinds.length; c++) {
     const level = levels[offset + c]!;
     if (level === NULL_LEVEL) continue;
@@ -238,7 +247,7 @@ export function pairWeight(compiled: CompiledModel, a: PreparedRecord, b: Prepar
  * `pairWeight` for many pairs of one feature table: the term-frequency weights are worked out
  * once per value (by feature number) instead of once per pair.
  */
-export function tableWeigher(compiled: CompiledModel, table: FeatureTable): (left: number, right: number, levels: Uint8Array, offset: number) => number {
+export function tableWeigher(compiled: CompiledModel, table: FeatureTable, records: readonly PreparedRecord[]): (left: number, right: number, levels: Uint8Array, offset: number) => number {
   const width = compiled.kinds.length;
   const exact = new Map<number, number>();
   const log2Frequency = new Map<number, number>();
@@ -248,7 +257,7 @@ export function tableWeigher(compiled: CompiledModel, table: FeatureTable): (lef
     return x;
   };
   return (left, right, levels, offset) => {
-    let w = compiled.prior;
+    let w = compiled.prior + recordWeight(records[left]!, records[right]!);
     for (let c = 0; c < width; c++) {
       const level = levels[offset + c]!;
       if (level === NULL_LEVEL) continue;
@@ -303,6 +312,8 @@ export interface PairScore {
   readonly probability: number;
   readonly prior: number;
   readonly attributes: readonly AttributeScore[];
+  /** What the records say beyond their attributes (generations that differ), in the weight. */
+  readonly evidence: readonly { readonly reason: string; readonly weight: number }[];
 }
 
 /** Scores two prepared records with every attribute's contribution. */
@@ -317,8 +328,10 @@ export function scorePrepared(model: Model, a: PreparedRecord, b: PreparedRecord
     const weight = levelWeight(compiled, c, level, a.features[c]!, b.features[c]!);
     return { attribute, level, label: model.comparisons[c]!.levels[level]!.label, weight, termFrequencyAdjustment: weight - plain };
   });
-  const weight = compiled.prior + attributes.reduce((s, x) => s + x.weight, 0);
-  return { weight, probability: weightToProbability(weight), prior: compiled.prior, attributes };
+  const extra = recordWeight(a, b);
+  const evidence = extra === 0 ? [] : [{ reason: 'generations differ (Sr and Jr, II and III)', weight: extra }];
+  const weight = compiled.prior + attributes.reduce((s, x) => s + x.weight, 0) + extra;
+  return { weight, probability: weightToProbability(weight), prior: compiled.prior, attributes, evidence };
 }
 
 /**
