@@ -106,7 +106,7 @@ export function matchRecords(data: MatchData, options: MatchOptions = {}): Match
   const scored = { left: candidates.left, right: candidates.right, weight, count: candidates.count };
   const clustered = oneToOne ? linkOneToOne(records.length, scored, { minWeight }) : clusterPairs(records.length, scored, {
     minWeight,
-    strangerWeight: probabilityToWeight(options.strangerProbability ?? 1e-4),
+    strangerWeight: probabilityToWeight(options.strangerProbability ?? 1e-6),
     pairWeight: (a, b) => {
       // Two records of the same file of a link are not compared: that is the files' own business.
       if (session.link && records[a]!.source === records[b]!.source) return Number.POSITIVE_INFINITY;

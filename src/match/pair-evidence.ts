@@ -42,3 +42,14 @@ export function isDocument(kind: ComparisonKind): boolean {
 export function documentExactWeight(termFrequencyWeight: number, holders: number): number {
   return holders <= DECISIVE_MAX_HOLDERS ? Math.max(termFrequencyWeight, DECISIVE_WEIGHT) : termFrequencyWeight;
 }
+
+/**
+ * The parts of one postal address. They are not independent evidence: a person who moved
+ * disagrees on the street, town, postcode and state together. Summed one by one, a move
+ * outweighed a shared identity document, and kept apart records that the document joins. When a
+ * document agrees exactly, the address parts that disagree count once (the strongest
+ * disagreement). Without one they still count one by one: in data where people do not move
+ * (FEBRL), each differing part is evidence of two people, and counting them once let namesakes
+ * at different addresses match.
+ */
+export const ADDRESS_PARTS: ReadonlySet<string> = new Set(['streetNumber', 'street', 'address', 'city', 'postalCode', 'state', 'country']);

@@ -2,7 +2,7 @@ import type { ComparedAttribute, MatchInput } from './attributes.ts';
 import { LEVELS, NEAR_LEVELS, compareFeatures } from './comparisons.ts';
 import { generationsConflict } from './generation.ts';
 import type { Model } from './model.ts';
-import { VETO_WEIGHT, documentExactWeight, isDocument } from './pair-evidence.ts';
+import { ADDRESS_PARTS, VETO_WEIGHT, documentExactWeight, isDocument } from './pair-evidence.ts';
 import { prepareRecord, type ComparisonKind, type Feature, type PreparedRecord } from './prepare-record.ts';
 
 /** Level code for "a value is missing on one side": the comparison contributes nothing. */
@@ -25,6 +25,10 @@ export interface CompiledModel {
   readonly log2ExactM: Float64Array;
   /** log2(λ / (1 − λ)): the weight of two records about which nothing is known. */
   readonly prior: number;
+  /** Per comparison: 1 for the parts of an address (see pair-evidence.ts). */
+  readonly addressParts: Uint8Array;
+  /** Per comparison: 1 for identity documents (see pair-evidence.ts). */
+  readonly documents: Uint8Array;
 }
 
 /** For first and last names, the index of the other one (to see swapped names); else -1. */
@@ -55,6 +59,8 @@ export function compileModel(model: Model): CompiledModel {
     nearLevels: model.comparisons.map((c) => NEAR_LEVELS[c.kind]),
     log2ExactM: Float64Array.from(model.comparisons, (c) => Math.log2(c.levels[0]!.m)),
     prior: Math.log2(model.lambda / (1 - model.lambda)),
+    addressParts: Uint8Array.from(attributes, (a) => (ADDRESS_PARTS.has(a) ? 1 : 0)),
+    documents: Uint8Array.from(model.comparisons, (c) => (isDocument(c.kind) ? 1 : 0)),
   };
   cache.set(model, compiled);
   return compiled;
@@ -235,12 +241,23 @@ function levelWeight(compiled: CompiledModel, c: number, level: number, x: Featu
 /** The total match weight of a compared pair (prior included), levels as `compareRecords` wrote them. */
 export function pairWeight(compiled: CompiledModel, a: PreparedRecord, b: PreparedRecord, levels: Uint8Array, offset: number): number {
   let w = compiled.prior + recordWeight(a, b);
+  // Address parts that disagree count once when a document vouches for the pair (see pair-evidence.ts).
+  let spread = 0;
+  let strongest = 0;
+  let vouched = false;
   for (let c = 0; c < compiled.kinds.length; c++) {
     const level = levels[offset + c]!;
     if (level === NULL_LEVEL) continue;
-    w += levelWeight(compiled, c, level, a.features[c]!, b.features[c]!);
+    const x = levelWeight(compiled, c, level, a.features[c]!, b.features[c]!);
+    if (compiled.addressParts[c] === 0) w += x;
+    else if (x >= 0) w += x;
+    else {
+      spread += x;
+      if (x < strongest) strongest = x;
+    }
+    if (level === 0 && compiled.documents[c] === 1) vouched = true;
   }
-  return w;
+  return w + (vouched ? strongest : spread);
 }
 
 /**
@@ -258,6 +275,9 @@ export function tableWeigher(compiled: CompiledModel, table: FeatureTable, recor
   };
   return (left, right, levels, offset) => {
     let w = compiled.prior + recordWeight(records[left]!, records[right]!);
+    let spread = 0;
+    let strongest = 0;
+    let vouched = false;
     for (let c = 0; c < width; c++) {
       const level = levels[offset + c]!;
       if (level === NULL_LEVEL) continue;
@@ -278,9 +298,15 @@ export function tableWeigher(compiled: CompiledModel, table: FeatureTable, recor
         if (known === undefined) exact.set(id, (x = exactWeight(compiled, c, table.byId[id]!.v)));
         else x = known;
       }
-      w += x;
+      if (compiled.addressParts[c] === 0) w += x;
+      else if (x >= 0) w += x;
+      else {
+        spread += x;
+        if (x < strongest) strongest = x;
+      }
+      if (level === 0 && compiled.documents[c] === 1) vouched = true;
     }
-    return w;
+    return w + (vouched ? strongest : spread);
   };
 }
 
@@ -328,9 +354,12 @@ export function scorePrepared(model: Model, a: PreparedRecord, b: PreparedRecord
     const weight = levelWeight(compiled, c, level, a.features[c]!, b.features[c]!);
     return { attribute, level, label: model.comparisons[c]!.levels[level]!.label, weight, termFrequencyAdjustment: weight - plain };
   });
+  const evidence: { reason: string; weight: number }[] = [];
   const extra = recordWeight(a, b);
-  const evidence = extra === 0 ? [] : [{ reason: 'generations differ (Sr and Jr, II and III)', weight: extra }];
-  const weight = compiled.prior + attributes.reduce((s, x) => s + x.weight, 0) + extra;
+  if (extra !== 0) evidence.push({ reason: 'generations differ (Sr and Jr, II and III)', weight: extra });
+  const weight = pairWeight(compiled, a, b, levels, 0);
+  const overlap = weight - (compiled.prior + attributes.reduce((s, x) => s + x.weight, 0) + extra);
+  if (overlap !== 0) evidence.push({ reason: 'a document agrees: the address parts that differ count once (a move)', weight: overlap });
   return { weight, probability: weightToProbability(weight), prior: compiled.prior, attributes, evidence };
 }
 
