@@ -1,6 +1,7 @@
-import type { ComparedAttribute, MatchInput } from './attributes.ts';
+import { HOUSEHOLD_ATTRIBUTES, type ComparedAttribute, type MatchInput } from './attributes.ts';
 import { LEVELS, NEAR_LEVELS, compareFeatures } from './comparisons.ts';
 import { generationsConflict } from './generation.ts';
+import { BIRTHDAY_DIFFERS, FIRST_NAME_DIFFERS } from './households.ts';
 import type { Model } from './model.ts';
 import { ADDRESS_PARTS, VETO_WEIGHT, documentExactWeight, isDocument } from './pair-evidence.ts';
 import { prepareRecord, type ComparisonKind, type Feature, type PreparedRecord } from './prepare-record.ts';
@@ -29,6 +30,11 @@ export interface CompiledModel {
   readonly addressParts: Uint8Array;
   /** Per comparison: 1 for identity documents (see pair-evidence.ts). */
   readonly documents: Uint8Array;
+  /** Per comparison: 1 for what a household shares (see households.ts); all 0 unless the model says the data holds households. */
+  readonly household: Uint8Array;
+  /** The first name's and the birth date's comparison, or -1. */
+  readonly firstName: number;
+  readonly birthday: number;
 }
 
 /** For first and last names, the index of the other one (to see swapped names); else -1. */
@@ -60,6 +66,9 @@ export function compileModel(model: Model): CompiledModel {
     log2ExactM: Float64Array.from(model.comparisons, (c) => Math.log2(c.levels[0]!.m)),
     prior: Math.log2(model.lambda / (1 - model.lambda)),
     addressParts: Uint8Array.from(attributes, (a) => (ADDRESS_PARTS.has(a) ? 1 : 0)),
+    household: Uint8Array.from(attributes, (a) => (model.households === true && HOUSEHOLD_ATTRIBUTES.has(a) ? 1 : 0)),
+    firstName: attributes.indexOf('firstName'),
+    birthday: attributes.indexOf('birthday'),
     documents: Uint8Array.from(model.comparisons, (c) => (isDocument(c.kind) ? 1 : 0)),
   };
   cache.set(model, compiled);
@@ -238,26 +247,60 @@ function levelWeight(compiled: CompiledModel, c: number, level: number, x: Featu
   return Math.min(plain, exactWeight(compiled, c, frequency(x.v) >= frequency(y.v) ? x.v : y.v));
 }
 
+/**
+ * A pair's weight, summed attribute by attribute with the corrections for evidence that is not
+ * independent: address parts that differ count once when a document agrees (a move, see
+ * pair-evidence.ts), and in data with households what a household shares counts once when the
+ * first name or the birth date says another person (see households.ts).
+ */
+class PairSum {
+  private w = 0;
+  private spread = 0;
+  private strongest = 0;
+  private vouched = false;
+  private shared = 0;
+  private sharedMax = 0;
+  constructor(private readonly compiled: CompiledModel) {}
+  start(w: number): void {
+    this.w = w;
+    this.spread = 0;
+    this.strongest = 0;
+    this.vouched = false;
+    this.shared = 0;
+    this.sharedMax = 0;
+  }
+  add(c: number, level: number, x: number): void {
+    const compiled = this.compiled;
+    if (x > 0 && compiled.household[c] === 1) {
+      this.shared += x;
+      if (x > this.sharedMax) this.sharedMax = x;
+    } else if (x < 0 && compiled.addressParts[c] === 1) {
+      this.spread += x;
+      if (x < this.strongest) this.strongest = x;
+    } else this.w += x;
+    if (level === 0 && compiled.documents[c] === 1) this.vouched = true;
+  }
+  total(levels: Uint8Array, offset: number): number {
+    return this.w + (this.vouched ? this.strongest : this.spread) + (this.shared > this.sharedMax && this.personsDiffer(levels, offset) ? this.sharedMax : this.shared);
+  }
+  /** The first name or the birth date says another person (levels as in households.ts). */
+  private personsDiffer(levels: Uint8Array, offset: number): boolean {
+    const { firstName, birthday } = this.compiled;
+    const f = firstName < 0 ? NULL_LEVEL : levels[offset + firstName]!;
+    const b = birthday < 0 ? NULL_LEVEL : levels[offset + birthday]!;
+    return (f !== NULL_LEVEL && f >= FIRST_NAME_DIFFERS) || (b !== NULL_LEVEL && b >= BIRTHDAY_DIFFERS);
+  }
+}
+
 /** The total match weight of a compared pair (prior included), levels as `compareRecords` wrote them. */
 export function pairWeight(compiled: CompiledModel, a: PreparedRecord, b: PreparedRecord, levels: Uint8Array, offset: number): number {
-  let w = compiled.prior + recordWeight(a, b);
-  // Address parts that disagree count once when a document vouches for the pair (see pair-evidence.ts).
-  let spread = 0;
-  let strongest = 0;
-  let vouched = false;
+  const sum = new PairSum(compiled);
+  sum.start(compiled.prior + recordWeight(a, b));
   for (let c = 0; c < compiled.kinds.length; c++) {
     const level = levels[offset + c]!;
-    if (level === NULL_LEVEL) continue;
-    const x = levelWeight(compiled, c, level, a.features[c]!, b.features[c]!);
-    if (compiled.addressParts[c] === 0) w += x;
-    else if (x >= 0) w += x;
-    else {
-      spread += x;
-      if (x < strongest) strongest = x;
-    }
-    if (level === 0 && compiled.documents[c] === 1) vouched = true;
+    if (level !== NULL_LEVEL) sum.add(c, level, levelWeight(compiled, c, level, a.features[c]!, b.features[c]!));
   }
-  return w + (vouched ? strongest : spread);
+  return sum.total(levels, offset);
 }
 
 /**
@@ -273,11 +316,9 @@ export function tableWeigher(compiled: CompiledModel, table: FeatureTable, recor
     if (x === undefined) log2Frequency.set(id, (x = Math.log2(compiled.frequencies[c]!(table.byId[id]!.v))));
     return x;
   };
+  const sum = new PairSum(compiled);
   return (left, right, levels, offset) => {
-    let w = compiled.prior + recordWeight(records[left]!, records[right]!);
-    let spread = 0;
-    let strongest = 0;
-    let vouched = false;
+    sum.start(compiled.prior + recordWeight(records[left]!, records[right]!));
     for (let c = 0; c < width; c++) {
       const level = levels[offset + c]!;
       if (level === NULL_LEVEL) continue;
@@ -298,15 +339,9 @@ export function tableWeigher(compiled: CompiledModel, table: FeatureTable, recor
         if (known === undefined) exact.set(id, (x = exactWeight(compiled, c, table.byId[id]!.v)));
         else x = known;
       }
-      if (compiled.addressParts[c] === 0) w += x;
-      else if (x >= 0) w += x;
-      else {
-        spread += x;
-        if (x < strongest) strongest = x;
-      }
-      if (level === 0 && compiled.documents[c] === 1) vouched = true;
+      sum.add(c, level, x);
     }
-    return w + (vouched ? strongest : spread);
+    return sum.total(levels, offset);
   };
 }
 
@@ -359,7 +394,7 @@ export function scorePrepared(model: Model, a: PreparedRecord, b: PreparedRecord
   if (extra !== 0) evidence.push({ reason: 'generations differ (Sr and Jr, II and III)', weight: extra });
   const weight = pairWeight(compiled, a, b, levels, 0);
   const overlap = weight - (compiled.prior + attributes.reduce((s, x) => s + x.weight, 0) + extra);
-  if (overlap !== 0) evidence.push({ reason: 'a document agrees: the address parts that differ count once (a move)', weight: overlap });
+  if (overlap !== 0) evidence.push({ reason: 'evidence that is not independent counts once (a move vouched for by a document, or a household\'s shared attributes when first name or birth date differ)', weight: overlap });
   return { weight, probability: weightToProbability(weight), prior: compiled.prior, attributes, evidence };
 }
 
