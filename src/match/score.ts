@@ -32,8 +32,9 @@ export interface CompiledModel {
   readonly documents: Uint8Array;
   /** Per comparison: 1 for what a household shares (see households.ts); all 0 unless the model says the data holds households. */
   readonly household: Uint8Array;
-  /** The first name's and the birth date's comparison, or -1. */
+  /** The first name's, last name's and the birth date's comparison, or -1. */
   readonly firstName: number;
+  readonly lastName: number;
   readonly birthday: number;
 }
 
@@ -68,6 +69,7 @@ export function compileModel(model: Model): CompiledModel {
     addressParts: Uint8Array.from(attributes, (a) => (ADDRESS_PARTS.has(a) ? 1 : 0)),
     household: Uint8Array.from(attributes, (a) => (model.households === true && HOUSEHOLD_ATTRIBUTES.has(a) ? 1 : 0)),
     firstName: attributes.indexOf('firstName'),
+    lastName: attributes.indexOf('lastName'),
     birthday: attributes.indexOf('birthday'),
     documents: Uint8Array.from(model.comparisons, (c) => (isDocument(c.kind) ? 1 : 0)),
   };
@@ -283,9 +285,15 @@ class PairSum {
   total(levels: Uint8Array, offset: number): number {
     return this.w + (this.vouched ? this.strongest : this.spread) + (this.shared > this.sharedMax && this.personsDiffer(levels, offset) ? this.sharedMax : this.shared);
   }
-  /** The first name or the birth date says another person (levels as in households.ts). */
+  /**
+   * Two members of one family: the surnames agree (no worse than an initial) and the first name
+   * or the birth date says another person (levels as in households.ts). Different first and last
+   * names are more often the two swapped with a typo than a household.
+   */
   private personsDiffer(levels: Uint8Array, offset: number): boolean {
-    const { firstName, birthday } = this.compiled;
+    const { firstName, lastName, birthday } = this.compiled;
+    const l = lastName < 0 ? NULL_LEVEL : levels[offset + lastName]!;
+    if (l === NULL_LEVEL || l >= FIRST_NAME_DIFFERS) return false;
     const f = firstName < 0 ? NULL_LEVEL : levels[offset + firstName]!;
     const b = birthday < 0 ? NULL_LEVEL : levels[offset + birthday]!;
     return (f !== NULL_LEVEL && f >= FIRST_NAME_DIFFERS) || (b !== NULL_LEVEL && b >= BIRTHDAY_DIFFERS);
@@ -394,7 +402,7 @@ export function scorePrepared(model: Model, a: PreparedRecord, b: PreparedRecord
   if (extra !== 0) evidence.push({ reason: 'generations differ (Sr and Jr, II and III)', weight: extra });
   const weight = pairWeight(compiled, a, b, levels, 0);
   const overlap = weight - (compiled.prior + attributes.reduce((s, x) => s + x.weight, 0) + extra);
-  if (overlap !== 0) evidence.push({ reason: 'evidence that is not independent counts once (a move vouched for by a document, or a household\'s shared attributes when first name or birth date differ)', weight: overlap });
+  if (Math.abs(overlap) > 1e-9) evidence.push({ reason: 'evidence that is not independent counts once (a move vouched for by a document, or a household\'s shared attributes when first name or birth date differ)', weight: overlap });
   return { weight, probability: weightToProbability(weight), prior: compiled.prior, attributes, evidence };
 }
 
