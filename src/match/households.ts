@@ -19,7 +19,7 @@ const SHARED: readonly ComparedAttribute[] = ['address', 'street', 'phone', 'ema
 
 /** Levels from which a first name and a birth date say "another person" (see LEVELS). */
 export const FIRST_NAME_DIFFERS = 6;
-export const BIRTHDAY_DIFFERS = 5;
+export const BIRTHDAY_DIFFERS = 6;
 
 /** Household pairs that must contradict at least, before data is said to hold households. */
 const MIN_CONTRADICTIONS = 5;

@@ -32,6 +32,8 @@ export interface CompiledModel {
   readonly documents: Uint8Array;
   /** Per comparison: 1 for what a household shares (see households.ts); all 0 unless the model says the data holds households. */
   readonly household: Uint8Array;
+  /** Whether the model says the data holds households. */
+  readonly households: boolean;
   /** The first name's, last name's and the birth date's comparison, or -1. */
   readonly firstName: number;
   readonly lastName: number;
@@ -68,6 +70,7 @@ export function compileModel(model: Model): CompiledModel {
     prior: Math.log2(model.lambda / (1 - model.lambda)),
     addressParts: Uint8Array.from(attributes, (a) => (ADDRESS_PARTS.has(a) ? 1 : 0)),
     household: Uint8Array.from(attributes, (a) => (model.households === true && HOUSEHOLD_ATTRIBUTES.has(a) ? 1 : 0)),
+    households: model.households === true,
     firstName: attributes.indexOf('firstName'),
     lastName: attributes.indexOf('lastName'),
     birthday: attributes.indexOf('birthday'),
@@ -283,21 +286,23 @@ class PairSum {
     if (level === 0 && compiled.documents[c] === 1) this.vouched = true;
   }
   total(levels: Uint8Array, offset: number): number {
-    return this.w + (this.vouched ? this.strongest : this.spread) + (this.shared > this.sharedMax && this.personsDiffer(levels, offset) ? this.sharedMax : this.shared);
+    return this.w + (this.vouched ? this.strongest : this.spread) + (this.shared > this.sharedMax && familyMembers(this.compiled, levels, offset) ? this.sharedMax : this.shared);
   }
-  /**
-   * Two members of one family: the surnames agree (no worse than an initial) and the first name
-   * or the birth date says another person (levels as in households.ts). Different first and last
-   * names are more often the two swapped with a typo than a household.
-   */
-  private personsDiffer(levels: Uint8Array, offset: number): boolean {
-    const { firstName, lastName, birthday } = this.compiled;
-    const l = lastName < 0 ? NULL_LEVEL : levels[offset + lastName]!;
-    if (l === NULL_LEVEL || l >= FIRST_NAME_DIFFERS) return false;
-    const f = firstName < 0 ? NULL_LEVEL : levels[offset + firstName]!;
-    const b = birthday < 0 ? NULL_LEVEL : levels[offset + birthday]!;
-    return (f !== NULL_LEVEL && f >= FIRST_NAME_DIFFERS) || (b !== NULL_LEVEL && b >= BIRTHDAY_DIFFERS);
-  }
+}
+
+/**
+ * Two members of one family, in data that holds households (see households.ts): the surnames
+ * agree (no worse than an initial) and the first name or the birth date says another person.
+ * Different first and last names are more often the two swapped with a typo than a household.
+ */
+export function familyMembers(compiled: CompiledModel, levels: Uint8Array, offset: number): boolean {
+  const { firstName, lastName, birthday } = compiled;
+  if (!compiled.households) return false;
+  const l = lastName < 0 ? NULL_LEVEL : levels[offset + lastName]!;
+  if (l === NULL_LEVEL || l >= FIRST_NAME_DIFFERS) return false;
+  const f = firstName < 0 ? NULL_LEVEL : levels[offset + firstName]!;
+  const b = birthday < 0 ? NULL_LEVEL : levels[offset + birthday]!;
+  return (f !== NULL_LEVEL && f >= FIRST_NAME_DIFFERS) || (b !== NULL_LEVEL && b >= BIRTHDAY_DIFFERS);
 }
 
 /** The total match weight of a compared pair (prior included), levels as `compareRecords` wrote them. */
