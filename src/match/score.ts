@@ -285,8 +285,13 @@ class PairSum {
     } else this.w += x;
     if (level === 0 && compiled.documents[c] === 1) this.vouched = true;
   }
+  /** What counting a move once took off (≥ 0) and counting a household's shared attributes once (≤ 0). */
+  moved = 0;
+  family = 0;
   total(levels: Uint8Array, offset: number): number {
-    return this.w + (this.vouched ? this.strongest : this.spread) + (this.shared > this.sharedMax && familyMembers(this.compiled, levels, offset) ? this.sharedMax : this.shared);
+    this.moved = this.vouched ? this.strongest - this.spread : 0;
+    this.family = this.shared > this.sharedMax && familyMembers(this.compiled, levels, offset) ? this.sharedMax - this.shared : 0;
+    return this.w + this.spread + this.shared + this.moved + this.family;
   }
 }
 
@@ -405,9 +410,12 @@ export function scorePrepared(model: Model, a: PreparedRecord, b: PreparedRecord
   const evidence: { reason: string; weight: number }[] = [];
   const extra = recordWeight(a, b);
   if (extra !== 0) evidence.push({ reason: 'generations differ (Sr and Jr, II and III)', weight: extra });
-  const weight = pairWeight(compiled, a, b, levels, 0);
-  const overlap = weight - (compiled.prior + attributes.reduce((s, x) => s + x.weight, 0) + extra);
-  if (Math.abs(overlap) > 1e-9) evidence.push({ reason: 'evidence that is not independent counts once (a move vouched for by a document, or a household\'s shared attributes when first name or birth date differ)', weight: overlap });
+  const sum = new PairSum(compiled);
+  sum.start(compiled.prior + extra);
+  attributes.forEach((x, c) => x.level !== null && sum.add(c, x.level, x.weight));
+  const weight = sum.total(levels, 0);
+  if (sum.moved !== 0) evidence.push({ reason: 'a document agrees: the address parts that differ count once (a move)', weight: sum.moved });
+  if (sum.family !== 0) evidence.push({ reason: 'family members: what the household shares counts once', weight: sum.family });
   return { weight, probability: weightToProbability(weight), prior: compiled.prior, attributes, evidence };
 }
 
