@@ -26,6 +26,11 @@ const SUFFIX = /(?:^|[\s.,])(sr|senior|jr|junior|i{1,3}|iv)\.?\s*$/i;
  */
 function generationOfValue(raw: string | undefined): number {
   if (raw === undefined) return 0;
+  // Most names end in a letter no suffix ends in: settled without the expression.
+  let end = raw.length - 1;
+  while (end >= 0 && (raw.charCodeAt(end) === 32 || raw.charCodeAt(end) === 46)) end--;
+  const last = end < 0 ? 0 : raw.charCodeAt(end) | 32;
+  if (last !== 114 && last !== 105 && last !== 118) return 0; // r (Sr, Jr, Senior, Junior), i, v
   const found = SUFFIX.exec(raw.trim());
   if (found === null || found.index === 0) return 0;
   return GENERATIONS[found[1]!.toLowerCase()] ?? 0;

@@ -2,7 +2,7 @@ import { describeRule } from './model.ts';
 import { clusterPairs, linkOneToOne } from './cluster.ts';
 import { openSession, type MatchData, type MatchSession } from './match-session.ts';
 import type { Model } from './model.ts';
-import { compareRecords, compileModel, familyMembers, pairWeight, probabilityToWeight, tableWeigher } from './score.ts';
+import { compareRecords, compileModel, familyOfTwoGenerations, pairWeight, probabilityToWeight, tableWeigher } from './score.ts';
 import { TRAIN_DEFAULTS, openTrainingSession, trainSession, type TrainOptions } from './train.ts';
 
 export interface MatchOptions extends TrainOptions {
@@ -112,9 +112,9 @@ export function matchRecords(data: MatchData, options: MatchOptions = {}): Match
       if (session.link && records[a]!.source === records[b]!.source) return Number.POSITIVE_INFINITY;
       compareRecords(compiled, records[a]!, records[b]!, row, 0);
       const w = pairWeight(compiled, records[a]!, records[b]!, row, 0);
-      // Two members of one family (a first name or a birth date says so) whom the rest does not
-      // make one person are two people, however many links join them through others.
-      return w < 0 && familyMembers(compiled, row, 0) ? Number.NEGATIVE_INFINITY : w;
+      // Two members of one family whose birth dates say two people, and whom the rest does not
+      // make one, are two people however many links join them through others.
+      return w < 0 && familyOfTwoGenerations(compiled, row, 0) ? Number.NEGATIVE_INFINITY : w;
     },
   });
   const out = records.map((r, i): MatchedRecord => ({ id: r.id, source: r.source, cluster: records[clustered.clusterOf[i]!]!.id }));

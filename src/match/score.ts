@@ -265,6 +265,9 @@ class PairSum {
   private vouched = false;
   private shared = 0;
   private sharedMax = 0;
+  /** After `total`: what counting a move once added (≥ 0), and counting a household once (≤ 0). */
+  moved = 0;
+  family = 0;
   constructor(private readonly compiled: CompiledModel) {}
   start(w: number): void {
     this.w = w;
@@ -285,9 +288,6 @@ class PairSum {
     } else this.w += x;
     if (level === 0 && compiled.documents[c] === 1) this.vouched = true;
   }
-  /** What counting a move once took off (≥ 0) and counting a household's shared attributes once (≤ 0). */
-  moved = 0;
-  family = 0;
   total(levels: Uint8Array, offset: number): number {
     this.moved = this.vouched ? this.strongest - this.spread : 0;
     this.family = this.shared > this.sharedMax && familyMembers(this.compiled, levels, offset) ? this.sharedMax - this.shared : 0;
@@ -308,6 +308,16 @@ export function familyMembers(compiled: CompiledModel, levels: Uint8Array, offse
   const f = firstName < 0 ? NULL_LEVEL : levels[offset + firstName]!;
   const b = birthday < 0 ? NULL_LEVEL : levels[offset + birthday]!;
   return (f !== NULL_LEVEL && f >= FIRST_NAME_DIFFERS) || (b !== NULL_LEVEL && b >= BIRTHDAY_DIFFERS);
+}
+
+/**
+ * Two members of one family (see `familyMembers`) whose birth dates say two people: for
+ * clustering, strangers. A first name alone does not make them so: a nickname with a typo
+ * (Bill and Willam) reads as another first name as often as a twin's does.
+ */
+export function familyOfTwoGenerations(compiled: CompiledModel, levels: Uint8Array, offset: number): boolean {
+  const b = compiled.birthday < 0 ? NULL_LEVEL : levels[offset + compiled.birthday]!;
+  return b !== NULL_LEVEL && b >= BIRTHDAY_DIFFERS && familyMembers(compiled, levels, offset);
 }
 
 /** The total match weight of a compared pair (prior included), levels as `compareRecords` wrote them. */
@@ -391,7 +401,10 @@ export interface PairScore {
   readonly probability: number;
   readonly prior: number;
   readonly attributes: readonly AttributeScore[];
-  /** What the records say beyond their attributes (generations that differ), in the weight. */
+  /**
+   * Corrections beyond the attributes' weights, included in `weight`: generations that differ,
+   * a move counted once because a document agrees, a household's shared attributes counted once.
+   */
   readonly evidence: readonly { readonly reason: string; readonly weight: number }[];
 }
 
