@@ -2,7 +2,7 @@ import { describeRule } from './model.ts';
 import { clusterPairs, linkOneToOne } from './cluster.ts';
 import { openSession, type MatchData, type MatchSession } from './match-session.ts';
 import type { Model } from './model.ts';
-import { compareRecords, compileModel, pairWeight, probabilityToWeight, tableWeigher } from './score.ts';
+import { compareRecords, compileModel, familyOfTwoGenerations, pairWeight, probabilityToWeight, tableWeigher } from './score.ts';
 import { TRAIN_DEFAULTS, openTrainingSession, trainSession, type TrainOptions } from './train.ts';
 
 export interface MatchOptions extends TrainOptions {
@@ -93,7 +93,7 @@ export function matchRecords(data: MatchData, options: MatchOptions = {}): Match
   const width = session.attributes.length;
   const { candidates, records } = session;
   const weight = new Float64Array(candidates.count);
-  const weigh = tableWeigher(compiled, session.table);
+  const weigh = tableWeigher(compiled, session.table, records);
   for (let p = 0; p < candidates.count; p++) weight[p] = weigh(candidates.left[p]!, candidates.right[p]!, session.levels, p * width);
   const minWeight = probabilityToWeight(Math.min(Math.max(model.threshold, 1e-12), 1 - 1e-12));
   let above = 0;
@@ -106,12 +106,15 @@ export function matchRecords(data: MatchData, options: MatchOptions = {}): Match
   const scored = { left: candidates.left, right: candidates.right, weight, count: candidates.count };
   const clustered = oneToOne ? linkOneToOne(records.length, scored, { minWeight }) : clusterPairs(records.length, scored, {
     minWeight,
-    strangerWeight: probabilityToWeight(options.strangerProbability ?? 1e-4),
+    strangerWeight: probabilityToWeight(options.strangerProbability ?? 1e-6),
     pairWeight: (a, b) => {
       // Two records of the same file of a link are not compared: that is the files' own business.
       if (session.link && records[a]!.source === records[b]!.source) return Number.POSITIVE_INFINITY;
       compareRecords(compiled, records[a]!, records[b]!, row, 0);
-      return pairWeight(compiled, records[a]!, records[b]!, row, 0);
+      const w = pairWeight(compiled, records[a]!, records[b]!, row, 0);
+      // Two members of one family whose birth dates say two people, and whom the rest does not
+      // make one, are two people however many links join them through others.
+      return w < 0 && familyOfTwoGenerations(compiled, row, 0) ? Number.NEGATIVE_INFINITY : w;
     },
   });
   const out = records.map((r, i): MatchedRecord => ({ id: r.id, source: r.source, cluster: records[clustered.clusterOf[i]!]!.id }));

@@ -85,6 +85,11 @@ export interface Model {
   readonly dateOrder: DateOrder;
   readonly comparisons: readonly ComparisonModel[];
   readonly blocking: readonly BlockingRule[];
+  /**
+   * The data holds households (see households.ts): shared surnames, addresses, phones and emails
+   * cannot outweigh a first name and birth date that say another person. Absent: false.
+   */
+  readonly households?: boolean;
   readonly training: TrainingSummary;
 }
 
@@ -96,7 +101,8 @@ export function describeRule(rule: BlockingRule): string {
 
 /** The model's version: a hash of everything that changes scores or candidates. */
 export function modelVersion(model: Omit<Model, 'version' | 'trainedAt' | 'training'>): string {
-  const content = JSON.stringify([model.format, model.formatVersion, model.mode, model.lambda, model.threshold, model.dateOrder, model.comparisons, model.blocking]);
+  // `households` joins the hash only when set, so models trained before it keep their versions.
+  const content = JSON.stringify([model.format, model.formatVersion, model.mode, model.lambda, model.threshold, model.dateOrder, model.comparisons, model.blocking, ...(model.households === true ? ['households'] : [])]);
   return `m_${createHash('sha256').update(content).digest('hex').slice(0, 16)}`;
 }
 
@@ -190,7 +196,8 @@ export function parseModel(json: unknown): Model {
     return r.unordered === true ? { parts, unordered: true } : { parts };
   });
   const training = isObject(json.training) ? (json.training as unknown as TrainingSummary) : fail('training', 'must be an object');
-  const base = { format: MODEL_FORMAT, formatVersion: MODEL_FORMAT_VERSION, mode: json.mode, lambda, threshold, dateOrder: json.dateOrder, comparisons, blocking } as const;
+  if (json.households !== undefined && typeof json.households !== 'boolean') fail('households', 'must be a boolean');
+  const base = { format: MODEL_FORMAT, formatVersion: MODEL_FORMAT_VERSION, mode: json.mode, lambda, threshold, dateOrder: json.dateOrder, comparisons, blocking, ...(json.households === true ? { households: true } : {}) } as const;
   // The version is always recomputed: a hand-edited threshold or weight is a different model.
   const version = modelVersion(base);
   const trainedAt = typeof json.trainedAt === 'string' ? json.trainedAt : fail('trainedAt', 'must be a string');

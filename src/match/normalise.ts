@@ -49,7 +49,7 @@ export function foldText(raw: string): string {
     .trim();
 }
 
-const NAME_NOISE = new Set(['mr', 'mrs', 'ms', 'miss', 'mx', 'dr', 'prof', 'sir', 'dame', 'rev', 'jr', 'sr', 'ii', 'iii', 'iv', 'esq', 'phd', 'md']);
+const NAME_NOISE = new Set(['mr', 'mrs', 'ms', 'miss', 'mx', 'dr', 'prof', 'sir', 'dame', 'rev', 'jr', 'sr', 'junior', 'senior', 'ii', 'iii', 'iv', 'esq', 'phd', 'md']);
 
 /** A person-name value: folded, titles and generational suffixes removed. */
 export function normaliseName(raw: string | undefined): string | undefined {

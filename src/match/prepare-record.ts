@@ -1,5 +1,6 @@
 import { doubleMetaphone } from 'double-metaphone';
 import type { Attribute, ComparedAttribute, MatchInput } from './attributes.ts';
+import { generationOf } from './generation.ts';
 import {
   joinDateParts,
   normaliseCode,
@@ -96,6 +97,8 @@ export interface PreparedRecord {
   /** 0 for the first (or only) file, 1 for the second file of a link. */
   readonly source: 0 | 1;
   readonly features: readonly (Feature | undefined)[];
+  /** The generation the record's names carry (Sr 1, Jr 2, III 3…), 0 when none (see generation.ts). */
+  readonly generation: number;
 }
 
 function nameFeature(v: string | undefined): Feature | undefined {
@@ -225,7 +228,7 @@ export function prepareRecord(
     cache.byValue[c]!.set(made.v, made);
     return made;
   }
-  return { id: input.id, source: options.source ?? 0, features };
+  return { id: input.id, source: options.source ?? 0, features, generation: generationOf(values) };
 
   function makeFeature(attribute: ComparedAttribute): Feature | undefined {
     switch (attribute) {

@@ -1,6 +1,9 @@
-import type { ComparedAttribute, MatchInput } from './attributes.ts';
+import { HOUSEHOLD_ATTRIBUTES, type ComparedAttribute, type MatchInput } from './attributes.ts';
 import { LEVELS, NEAR_LEVELS, compareFeatures } from './comparisons.ts';
+import { generationsConflict } from './generation.ts';
+import { BIRTHDAY_DIFFERS, FIRST_NAME_DIFFERS } from './households.ts';
 import type { Model } from './model.ts';
+import { ADDRESS_PARTS, VETO_WEIGHT, documentExactWeight, isDocument } from './pair-evidence.ts';
 import { prepareRecord, type ComparisonKind, type Feature, type PreparedRecord } from './prepare-record.ts';
 
 /** Level code for "a value is missing on one side": the comparison contributes nothing. */
@@ -23,6 +26,18 @@ export interface CompiledModel {
   readonly log2ExactM: Float64Array;
   /** log2(λ / (1 − λ)): the weight of two records about which nothing is known. */
   readonly prior: number;
+  /** Per comparison: 1 for the parts of an address (see pair-evidence.ts). */
+  readonly addressParts: Uint8Array;
+  /** Per comparison: 1 for identity documents (see pair-evidence.ts). */
+  readonly documents: Uint8Array;
+  /** Per comparison: 1 for what a household shares (see households.ts); all 0 unless the model says the data holds households. */
+  readonly household: Uint8Array;
+  /** Whether the model says the data holds households. */
+  readonly households: boolean;
+  /** The first name's, last name's and the birth date's comparison, or -1. */
+  readonly firstName: number;
+  readonly lastName: number;
+  readonly birthday: number;
 }
 
 /** For first and last names, the index of the other one (to see swapped names); else -1. */
@@ -42,7 +57,8 @@ export function compileModel(model: Model): CompiledModel {
     attributes,
     kinds: model.comparisons.map((c) => c.kind),
     partners: namePartners(attributes),
-    weights: model.comparisons.map((c) => Float64Array.from(c.levels, (l) => Math.log2(l.m / l.u))),
+    // Two different numbers of one identity document are two people (see pair-evidence.ts).
+    weights: model.comparisons.map((c) => Float64Array.from(c.levels, (l, k) => (isDocument(c.kind) && k === c.levels.length - 1 ? VETO_WEIGHT : Math.log2(l.m / l.u)))),
     frequencies: model.comparisons.map((c) => {
       const tf = c.termFrequencies;
       if (tf === undefined) return undefined;
@@ -52,6 +68,13 @@ export function compileModel(model: Model): CompiledModel {
     nearLevels: model.comparisons.map((c) => NEAR_LEVELS[c.kind]),
     log2ExactM: Float64Array.from(model.comparisons, (c) => Math.log2(c.levels[0]!.m)),
     prior: Math.log2(model.lambda / (1 - model.lambda)),
+    addressParts: Uint8Array.from(attributes, (a) => (ADDRESS_PARTS.has(a) ? 1 : 0)),
+    household: Uint8Array.from(attributes, (a) => (model.households === true && HOUSEHOLD_ATTRIBUTES.has(a) ? 1 : 0)),
+    households: model.households === true,
+    firstName: attributes.indexOf('firstName'),
+    lastName: attributes.indexOf('lastName'),
+    birthday: attributes.indexOf('birthday'),
+    documents: Uint8Array.from(model.comparisons, (c) => (isDocument(c.kind) ? 1 : 0)),
   };
   cache.set(model, compiled);
   return compiled;
@@ -210,8 +233,14 @@ function exactWeight(compiled: CompiledModel, c: number, value: string): number 
   const frequency = compiled.frequencies[c];
   const plain = compiled.weights[c]![0]!;
   if (frequency === undefined) return plain;
-  const m = compiled.model.comparisons[c]!.levels[0]!.m;
-  return Math.log2(m / frequency(value));
+  const comparison = compiled.model.comparisons[c]!;
+  const weight = Math.log2(comparison.levels[0]!.m / frequency(value));
+  return isDocument(comparison.kind) ? documentExactWeight(weight, frequency(value) * comparison.termFrequencies!.total) : weight;
+}
+
+/** The weight of what the records say beyond their attributes: 0, or a veto (see pair-evidence.ts). */
+function recordWeight(a: PreparedRecord, b: PreparedRecord): number {
+  return generationsConflict(a.generation, b.generation) ? VETO_WEIGHT : 0;
 }
 
 /** The weight of level `level` (not missing) of comparison `c` for the features `x` and `y`. */
@@ -223,22 +252,90 @@ function levelWeight(compiled: CompiledModel, c: number, level: number, x: Featu
   return Math.min(plain, exactWeight(compiled, c, frequency(x.v) >= frequency(y.v) ? x.v : y.v));
 }
 
+/**
+ * A pair's weight, summed attribute by attribute with the corrections for evidence that is not
+ * independent: address parts that differ count once when a document agrees (a move, see
+ * pair-evidence.ts), and in data with households what a household shares counts once when the
+ * first name or the birth date says another person (see households.ts).
+ */
+class PairSum {
+  private w = 0;
+  private spread = 0;
+  private strongest = 0;
+  private vouched = false;
+  private shared = 0;
+  private sharedMax = 0;
+  /** After `total`: what counting a move once added (≥ 0), and counting a household once (≤ 0). */
+  moved = 0;
+  family = 0;
+  constructor(private readonly compiled: CompiledModel) {}
+  start(w: number): void {
+    this.w = w;
+    this.spread = 0;
+    this.strongest = 0;
+    this.vouched = false;
+    this.shared = 0;
+    this.sharedMax = 0;
+  }
+  add(c: number, level: number, x: number): void {
+    const compiled = this.compiled;
+    if (x > 0 && compiled.household[c] === 1) {
+      this.shared += x;
+      if (x > this.sharedMax) this.sharedMax = x;
+    } else if (x < 0 && compiled.addressParts[c] === 1) {
+      this.spread += x;
+      if (x < this.strongest) this.strongest = x;
+    } else this.w += x;
+    if (level === 0 && compiled.documents[c] === 1) this.vouched = true;
+  }
+  total(levels: Uint8Array, offset: number): number {
+    this.moved = this.vouched ? this.strongest - this.spread : 0;
+    this.family = this.shared > this.sharedMax && familyMembers(this.compiled, levels, offset) ? this.sharedMax - this.shared : 0;
+    return this.w + this.spread + this.shared + this.moved + this.family;
+  }
+}
+
+/**
+ * Two members of one family, in data that holds households (see households.ts): the surnames
+ * agree (no worse than an initial) and the first name or the birth date says another person.
+ * Different first and last names are more often the two swapped with a typo than a household.
+ */
+export function familyMembers(compiled: CompiledModel, levels: Uint8Array, offset: number): boolean {
+  const { firstName, lastName, birthday } = compiled;
+  if (!compiled.households) return false;
+  const l = lastName < 0 ? NULL_LEVEL : levels[offset + lastName]!;
+  if (l === NULL_LEVEL || l >= FIRST_NAME_DIFFERS) return false;
+  const f = firstName < 0 ? NULL_LEVEL : levels[offset + firstName]!;
+  const b = birthday < 0 ? NULL_LEVEL : levels[offset + birthday]!;
+  return (f !== NULL_LEVEL && f >= FIRST_NAME_DIFFERS) || (b !== NULL_LEVEL && b >= BIRTHDAY_DIFFERS);
+}
+
+/**
+ * Two members of one family (see `familyMembers`) whose birth dates say two people: for
+ * clustering, strangers. A first name alone does not make them so: a nickname with a typo
+ * (Bill and Willam) reads as another first name as often as a twin's does.
+ */
+export function familyOfTwoGenerations(compiled: CompiledModel, levels: Uint8Array, offset: number): boolean {
+  const b = compiled.birthday < 0 ? NULL_LEVEL : levels[offset + compiled.birthday]!;
+  return b !== NULL_LEVEL && b >= BIRTHDAY_DIFFERS && familyMembers(compiled, levels, offset);
+}
+
 /** The total match weight of a compared pair (prior included), levels as `compareRecords` wrote them. */
 export function pairWeight(compiled: CompiledModel, a: PreparedRecord, b: PreparedRecord, levels: Uint8Array, offset: number): number {
-  let w = compiled.prior;
+  const sum = new PairSum(compiled);
+  sum.start(compiled.prior + recordWeight(a, b));
   for (let c = 0; c < compiled.kinds.length; c++) {
     const level = levels[offset + c]!;
-    if (level === NULL_LEVEL) continue;
-    w += levelWeight(compiled, c, level, a.features[c]!, b.features[c]!);
+    if (level !== NULL_LEVEL) sum.add(c, level, levelWeight(compiled, c, level, a.features[c]!, b.features[c]!));
   }
-  return w;
+  return sum.total(levels, offset);
 }
 
 /**
  * `pairWeight` for many pairs of one feature table: the term-frequency weights are worked out
  * once per value (by feature number) instead of once per pair.
  */
-export function tableWeigher(compiled: CompiledModel, table: FeatureTable): (left: number, right: number, levels: Uint8Array, offset: number) => number {
+export function tableWeigher(compiled: CompiledModel, table: FeatureTable, records: readonly PreparedRecord[]): (left: number, right: number, levels: Uint8Array, offset: number) => number {
   const width = compiled.kinds.length;
   const exact = new Map<number, number>();
   const log2Frequency = new Map<number, number>();
@@ -247,8 +344,9 @@ export function tableWeigher(compiled: CompiledModel, table: FeatureTable): (lef
     if (x === undefined) log2Frequency.set(id, (x = Math.log2(compiled.frequencies[c]!(table.byId[id]!.v))));
     return x;
   };
+  const sum = new PairSum(compiled);
   return (left, right, levels, offset) => {
-    let w = compiled.prior;
+    sum.start(compiled.prior + recordWeight(records[left]!, records[right]!));
     for (let c = 0; c < width; c++) {
       const level = levels[offset + c]!;
       if (level === NULL_LEVEL) continue;
@@ -269,9 +367,9 @@ export function tableWeigher(compiled: CompiledModel, table: FeatureTable): (lef
         if (known === undefined) exact.set(id, (x = exactWeight(compiled, c, table.byId[id]!.v)));
         else x = known;
       }
-      w += x;
+      sum.add(c, level, x);
     }
-    return w;
+    return sum.total(levels, offset);
   };
 }
 
@@ -303,6 +401,11 @@ export interface PairScore {
   readonly probability: number;
   readonly prior: number;
   readonly attributes: readonly AttributeScore[];
+  /**
+   * Corrections beyond the attributes' weights, included in `weight`: generations that differ,
+   * a move counted once because a document agrees, a household's shared attributes counted once.
+   */
+  readonly evidence: readonly { readonly reason: string; readonly weight: number }[];
 }
 
 /** Scores two prepared records with every attribute's contribution. */
@@ -317,8 +420,16 @@ export function scorePrepared(model: Model, a: PreparedRecord, b: PreparedRecord
     const weight = levelWeight(compiled, c, level, a.features[c]!, b.features[c]!);
     return { attribute, level, label: model.comparisons[c]!.levels[level]!.label, weight, termFrequencyAdjustment: weight - plain };
   });
-  const weight = compiled.prior + attributes.reduce((s, x) => s + x.weight, 0);
-  return { weight, probability: weightToProbability(weight), prior: compiled.prior, attributes };
+  const evidence: { reason: string; weight: number }[] = [];
+  const extra = recordWeight(a, b);
+  if (extra !== 0) evidence.push({ reason: 'generations differ (Sr and Jr, II and III)', weight: extra });
+  const sum = new PairSum(compiled);
+  sum.start(compiled.prior + extra);
+  attributes.forEach((x, c) => x.level !== null && sum.add(c, x.level, x.weight));
+  const weight = sum.total(levels, 0);
+  if (sum.moved !== 0) evidence.push({ reason: 'a document agrees: the address parts that differ count once (a move)', weight: sum.moved });
+  if (sum.family !== 0) evidence.push({ reason: 'family members: what the household shares counts once', weight: sum.family });
+  return { weight, probability: weightToProbability(weight), prior: compiled.prior, attributes, evidence };
 }
 
 /**

@@ -21,6 +21,7 @@ import type { DateOrder } from './normalise.ts';
 import type { ComparisonKind } from './prepare-record.ts';
 import type { BlockingKeyPart } from './model.ts';
 import { createRandom } from '../random.ts';
+import { detectHouseholds } from './households.ts';
 import { NULL_LEVEL, compareRecords, compileModel, pairWeight } from './score.ts';
 
 /**
@@ -671,6 +672,7 @@ export function trainSession(session: MatchSession, options: TrainOptions = {}):
     dateOrder: options.dateOrder ?? TRAIN_DEFAULTS.dateOrder,
     comparisons,
     blocking: session.rules,
+    ...(detectHouseholds(session, m) ? { households: true } : {}),
   };
   const training: TrainingSummary = {
     records: session.records.length,

@@ -1,0 +1,55 @@
+import type { ComparisonKind } from './prepare-record.ts';
+
+/**
+ * Evidence about a pair that the attribute-by-attribute Fellegi–Sunter sum does not carry well,
+ * because its premise (each attribute independent evidence, its weight learnt from the data)
+ * does not hold for it:
+ *
+ * - **Identity documents** (a national id, passport, driving licence, tax id: comparisons of kind
+ *   `identifier`) are issued one per person. Two people share a number only by a typo or fraud,
+ *   not by the chance that term frequencies measure: in a file where nine records carry an SSN,
+ *   two of them agreeing is not a one-in-nine coincidence. Exact agreement on a number few
+ *   records carry weighs at least `DECISIVE_WEIGHT`. Two different numbers of the same document
+ *   (a typo of one edit aside) say two people: the comparison's "different" level weighs
+ *   `VETO_WEIGHT`, which no agreement elsewhere outweighs.
+ * - **Generations** (see generation.ts): a Sr and a Jr are two people (`VETO_WEIGHT`).
+ *
+ * A vetoed pair also stops clustering from joining the groups its records are in (its weight is
+ * far below any stranger threshold), so no chain of other links puts them together.
+ */
+
+/** The weight of a contradiction: two different documents of one kind, two generations. */
+export const VETO_WEIGHT = -60;
+
+/**
+ * The least weight of exact agreement on an identity document number: a chance collision about
+ * once in a million pairs.
+ */
+export const DECISIVE_WEIGHT = 20;
+
+/**
+ * A document number carried by more records than this is shared (a placeholder, a company's
+ * number on its staff records): its exact weight is its term-frequency weight alone.
+ */
+export const DECISIVE_MAX_HOLDERS = 10;
+
+/** Whether comparisons of `kind` are identity documents (see above). */
+export function isDocument(kind: ComparisonKind): boolean {
+  return kind === 'identifier';
+}
+
+/** The weight of exact agreement on a document number held by `holders` records. */
+export function documentExactWeight(termFrequencyWeight: number, holders: number): number {
+  return holders <= DECISIVE_MAX_HOLDERS ? Math.max(termFrequencyWeight, DECISIVE_WEIGHT) : termFrequencyWeight;
+}
+
+/**
+ * The parts of one postal address. They are not independent evidence: a person who moved
+ * disagrees on the street, town, postcode and state together. Summed one by one, a move
+ * outweighed a shared identity document, and kept apart records that the document joins. When a
+ * document agrees exactly, the address parts that disagree count once (the strongest
+ * disagreement). Without one they still count one by one: in data where people do not move
+ * (FEBRL), each differing part is evidence of two people, and counting them once let namesakes
+ * at different addresses match.
+ */
+export const ADDRESS_PARTS: ReadonlySet<string> = new Set(['streetNumber', 'street', 'address', 'city', 'postalCode', 'state', 'country']);
