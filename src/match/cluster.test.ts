@@ -38,6 +38,26 @@ describe('clusterPairs', () => {
     const result = clusterPairs(3, pairs([[0, 1, 12], [1, 2, 6]]), { minWeight: 0, strangerWeight: -13, pairWeight: weightOf });
     expect([...result.clusterOf]).toEqual([0, 0, 0]);
   });
+
+  it('does not put two members of one family together through a record that fits both', () => {
+    // 0 Jim and 1 Jane Muir at one address (family, −11); 2 "J Muir" fits Jane (14) and Jim (9).
+    const family = new Map([['0,1', -11], ['0,2', 9], ['1,2', 14]]);
+    const weight = (a: number, b: number): number => family.get(`${Math.min(a, b)},${Math.max(a, b)}`)!;
+    const relation = (a: number, b: number) => (Math.min(a, b) === 0 && Math.max(a, b) === 1 ? ('family' as const) : ('other' as const));
+    const list = pairs([[1, 2, 14], [0, 2, 9]]);
+    const result = clusterPairs(3, list, { minWeight: 0, strangerWeight: -20, pairWeight: weight, relation });
+    expect([...result.clusterOf]).toEqual([0, 1, 1]);
+    // A link that outweighs the contradiction still joins (a nickname with a typo, well vouched for).
+    family.set('0,2', 12);
+    expect([...clusterPairs(3, list, { minWeight: 0, strangerWeight: -20, pairWeight: weight, relation }).clusterOf]).toEqual([0, 0, 0]);
+    // A record that shares only the family's address and email supports neither member.
+    family.set('0,2', 12);
+    const householdOnly = (a: number, b: number) => (Math.min(a, b) === 0 && Math.max(a, b) === 1 ? ('family' as const) : Math.min(a, b) === 0 ? ('household' as const) : ('other' as const));
+    expect([...clusterPairs(3, list, { minWeight: 0, strangerWeight: -20, pairWeight: weight, relation: householdOnly }).clusterOf]).toEqual([0, 1, 1]);
+    // Without the relation, the chain forms.
+    family.set('0,2', 9);
+    expect([...clusterPairs(3, list, { minWeight: 0, strangerWeight: -20, pairWeight: weight }).clusterOf]).toEqual([0, 0, 0]);
+  });
 });
 
 describe('linkOneToOne', () => {

@@ -3,7 +3,19 @@
  * first (union–find). A link that would join two groups is refused when some record of one group
  * is clearly a different person from some record of the other (their pair scores below
  * `strangerWeight`): this stops chains A–B–C from putting A and C together when A and C disagree.
+ * In data with households, a join that would put two family members together (their pair
+ * weighing below 0) is also refused unless the links between the two groups outweigh that
+ * pair: a record that fits two members of one family, such as an initial that fits Jim and
+ * Jane or a record with only the family's address, joins the one whose own link holds, not both.
  */
+
+/**
+ * What two records are to each other in data that holds households (see pair-relation.ts):
+ * `family` when they are two members of one family at one home (twins, a parent and a child);
+ * `household` when they compare on nothing but what a household shares (a record without a name
+ * at a family's address), which fits every member alike; else `other`.
+ */
+export type PairRelation = 'family' | 'household' | 'other';
 
 export interface ClusterOptions {
   /** Pairs with a weight at or above this are linked. */
@@ -12,6 +24,11 @@ export interface ClusterOptions {
   readonly strangerWeight: number;
   /** The weight of any pair of records (used only for records of groups about to be joined). */
   readonly pairWeight: (a: number, b: number) => number;
+  /**
+   * What two records are to each other beyond their weight (see `PairRelation`), read for
+   * records of groups about to be joined. Without it, only the stranger guard applies.
+   */
+  readonly relation?: (a: number, b: number) => PairRelation;
   /** Cross checks above this many pairs are skipped (the join is allowed). */
   readonly maxCrossChecks?: number;
 }
@@ -59,15 +76,25 @@ export function clusterPairs(
     const mb = membersOf(rb);
     if (ma.length + mb.length > 2 && ma.length * mb.length <= maxChecks) {
       let stranger = false;
+      // Family members that the join would put together, and the support for the join: the
+      // positive weights between the groups, leaving out pairs that name only a household.
+      let support = 0;
+      const family: number[] = [];
       for (const a of ma) {
         for (const b of mb) {
-          if (options.pairWeight(a, b) < options.strangerWeight) {
+          const w = options.pairWeight(a, b);
+          if (w < options.strangerWeight) {
             stranger = true;
             break;
           }
+          if (options.relation === undefined) continue;
+          const relation = options.relation(a, b);
+          if (w < 0 && relation === 'family') family.push(w);
+          else if (w > 0 && relation !== 'household') support += w;
         }
         if (stranger) break;
       }
+      if (!stranger && family.some((w) => w < -support)) stranger = true;
       if (stranger) {
         refused++;
         continue;

@@ -26,6 +26,10 @@ describe('name comparison', () => {
     expect(level('firstName', { firstName: 'Bob' }, { firstName: 'Robert' })).toMatch(/^nickname/);
     expect(level('lastName', { lastName: 'Meyer' }, { lastName: 'Maier' })).toMatch(/^nickname, same sound/);
     expect(level('firstName', { firstName: 'J.' }, { firstName: 'John' })).toBe('initial agrees');
+    // The initial of the name a person goes by: B. for Robert (Bob), P for Margaret (Peggy).
+    expect(level('firstName', { firstName: 'B' }, { firstName: 'Robert' })).toBe('initial agrees');
+    expect(level('firstName', { firstName: 'Margaret' }, { firstName: 'P.' })).toBe('initial agrees');
+    expect(level('firstName', { firstName: 'K' }, { firstName: 'Robert' })).toBe('different');
     expect(level('firstName', { firstName: 'Alice' }, { firstName: 'Zachary' })).toBe('different');
   });
   it('takes two close spellings that each many records carry for two names, not a typo', () => {

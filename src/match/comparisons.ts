@@ -1,4 +1,4 @@
-import { areNicknames } from './nicknames.ts';
+import { areNicknames, isNicknameInitial } from './nicknames.ts';
 import type { DateParts } from './normalise.ts';
 import type { ComparisonKind, Feature } from './prepare-record.ts';
 import { damerauLevenshtein, jaroWinkler, jaroWinklerAtLeast, withinOneEdit } from './string-distance.ts';
@@ -88,7 +88,10 @@ function nameLevel(a: Feature, b: Feature, partnerA: Feature | undefined, partne
   if (partnerA !== undefined && partnerB !== undefined && a.v === partnerB.v && b.v === partnerA.v) return 1;
   const ca = a.compact!;
   const cb = b.compact!;
-  if (ca.length === 1 || cb.length === 1) return ca[0] === cb[0] ? 5 : 6;
+  if (ca.length === 1 || cb.length === 1) {
+    if (ca[0] === cb[0]) return 5;
+    return (ca.length === 1 && isNicknameInitial(ca, b.tokens![0]!)) || (cb.length === 1 && isNicknameInitial(cb, a.tokens![0]!)) ? 5 : 6;
+  }
   if (ca === cb) return 2;
   const jw = jaroWinkler(ca, cb);
   if ((jw >= 0.95 || (Math.min(ca.length, cb.length) >= 3 && withinOneEdit(ca, cb))) && !established(a, b)) return 2;

@@ -15,7 +15,7 @@ import { NULL_LEVEL } from './score.ts';
  */
 
 /** A shared surname and one of these (exactly) make a pair of records a possible household. */
-const SHARED: readonly ComparedAttribute[] = ['address', 'street', 'phone', 'email'];
+export const SHARED: readonly ComparedAttribute[] = ['address', 'street', 'phone', 'email'];
 
 /** Levels from which a first name and a birth date say "another person" (see LEVELS). */
 export const FIRST_NAME_DIFFERS = 6;

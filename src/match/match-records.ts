@@ -1,5 +1,6 @@
 import { describeRule } from './model.ts';
 import { clusterPairs, linkOneToOne } from './cluster.ts';
+import { pairRelation } from './pair-relation.ts';
 import { openSession, type MatchData, type MatchSession } from './match-session.ts';
 import type { Model } from './model.ts';
 import { compareRecords, compileModel, familyOfTwoGenerations, pairWeight, probabilityToWeight, tableWeigher } from './score.ts';
@@ -107,6 +108,11 @@ export function matchRecords(data: MatchData, options: MatchOptions = {}): Match
   const clustered = oneToOne ? linkOneToOne(records.length, scored, { minWeight }) : clusterPairs(records.length, scored, {
     minWeight,
     strangerWeight: probabilityToWeight(options.strangerProbability ?? 1e-6),
+    relation: (a, b) => {
+      if (!compiled.households) return 'other';
+      compareRecords(compiled, records[a]!, records[b]!, row, 0);
+      return pairRelation(compiled, row, 0);
+    },
     pairWeight: (a, b) => {
       // Two records of the same file of a link are not compared: that is the files' own business.
       if (session.link && records[a]!.source === records[b]!.source) return Number.POSITIVE_INFINITY;

@@ -131,3 +131,17 @@ export function areNicknames(a: string, b: string): boolean {
   for (const g of ga) if (gb.includes(g)) return true;
   return false;
 }
+
+/**
+ * Whether `initial` (one letter) is the initial of a name equivalent to `name`: "B" fits Robert
+ * through Bob, "P" fits Margaret through Peggy. An initial is often all a form kept of the name
+ * a person goes by.
+ */
+export function isNicknameInitial(initial: string, name: string): boolean {
+  const groups = groupsByName.get(name);
+  if (groups === undefined) return false;
+  for (const g of groups) if (initialsOf[g]!.includes(initial)) return true;
+  return false;
+}
+
+const initialsOf: readonly string[] = GROUPS.map((group) => [...new Set(group.split(' ').map((n) => n[0]!))].join(''));

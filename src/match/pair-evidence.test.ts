@@ -4,7 +4,7 @@ import { generationOf, generationsConflict } from './generation.ts';
 import { pairwiseScores } from './evaluate.ts';
 import { matchRecords } from './match-records.ts';
 import { VETO_WEIGHT } from './pair-evidence.ts';
-import { scorePair } from './score.ts';
+import { compileModel, scorePair } from './score.ts';
 import { train } from './train.ts';
 
 const NOW = new Date('2026-01-01T00:00:00Z');
@@ -118,5 +118,18 @@ describe('households', () => {
     expect(scores.precision).toBeGreaterThan(0.95);
     expect(scores.recall).toBe(1);
     expect(cluster.get('h0-0-0')).toBe(cluster.get('h0-0-1'));
+  });
+});
+
+describe('level weights', () => {
+  it('never let complete disagreement weigh more than a partial one', () => {
+    const model = train(withPassports(), { now: NOW });
+    const birthday = model.comparisons.findIndex((c) => c.attribute === 'birthday');
+    // As EM on a small file can estimate them: "years within 5" rarer among matches than "different".
+    const levels = model.comparisons[birthday]!.levels.map((l, k) => (k === 5 ? { ...l, m: 0.001, u: 0.05 } : k === 6 ? { ...l, m: 0.05, u: 0.5 } : l));
+    const edited = { ...model, comparisons: model.comparisons.map((c, k) => (k === birthday ? { ...c, levels } : c)) };
+    const weights = compileModel(edited).weights[birthday]!;
+    expect(weights[5]).toBeCloseTo(Math.log2(0.001 / 0.05));
+    expect(weights[6]).toBe(weights[5]);
   });
 });
