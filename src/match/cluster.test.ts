@@ -58,6 +58,20 @@ describe('clusterPairs', () => {
     family.set('0,2', 9);
     expect([...clusterPairs(3, list, { minWeight: 0, strangerWeight: -20, pairWeight: weight }).clusterOf]).toEqual([0, 0, 0]);
   });
+
+  it('joins a record equally like two groups that cannot be joined to neither, and one much more like one to it', () => {
+    // 0–1 father (two records), 2–3 son (two records), 0 and 2 strangers; 4 "Robert Smith" with
+    // nothing else links to 1 and to 3 alike.
+    const table = new Map([['0,1', 20], ['2,3', 20], ['0,2', -40], ['1,4', 1.3], ['3,4', 1.3]]);
+    const weight = (a: number, b: number): number => table.get(`${Math.min(a, b)},${Math.max(a, b)}`) ?? 0;
+    const list = pairs([[0, 1, 20], [2, 3, 20], [1, 4, 1.3], [3, 4, 1.3]]);
+    expect([...clusterPairs(5, list, { minWeight: 0, strangerWeight: -20, pairWeight: weight }).clusterOf]).toEqual([0, 0, 2, 2, 4]);
+    expect([...clusterPairs(5, list, { minWeight: 0, strangerWeight: -20, pairWeight: weight, exclusiveLinks: false }).clusterOf]).toEqual([0, 0, 2, 2, 0]);
+    // Much more like the son: it joins him.
+    table.set('3,4', 8);
+    const clear = pairs([[0, 1, 20], [2, 3, 20], [3, 4, 8], [1, 4, 1.3]]);
+    expect([...clusterPairs(5, clear, { minWeight: 0, strangerWeight: -20, pairWeight: weight }).clusterOf]).toEqual([0, 0, 2, 2, 2]);
+  });
 });
 
 describe('linkOneToOne', () => {

@@ -1,3 +1,5 @@
+import { exclusiveLinks } from './exclusive-links.ts';
+
 /**
  * Clustering of scored pairs into entities: pairs at or above the threshold are linked, strongest
  * first (union–find). A link that would join two groups is refused when some record of one group
@@ -7,6 +9,8 @@
  * weighing below 0) is also refused unless the links between the two groups outweigh that
  * pair: a record that fits two members of one family, such as an initial that fits Jim and
  * Jane or a record with only the family's address, joins the one whose own link holds, not both.
+ * And a record that links to two groups which cannot be joined shares its odds between them
+ * (exclusive-links.ts): equally like both, it joins neither.
  */
 
 /**
@@ -29,6 +33,11 @@ export interface ClusterOptions {
    * records of groups about to be joined. Without it, only the stranger guard applies.
    */
   readonly relation?: (a: number, b: number) => PairRelation;
+  /**
+   * Whether a link into one of two groups that cannot be joined shares its odds with the link
+   * into the other (see exclusive-links.ts; default true).
+   */
+  readonly exclusiveLinks?: boolean;
   /** Cross checks above this many pairs are skipped (the join is allowed). */
   readonly maxCrossChecks?: number;
 }
@@ -66,6 +75,13 @@ export function clusterPairs(
   // Strongest first; ties in input order, so the result does not depend on sort stability.
   order.sort((x, y) => pairs.weight[y]! - pairs.weight[x]! || x - y);
   const maxChecks = options.maxCrossChecks ?? 10_000;
+  /** Whether some record of `x` and some of `y` are strangers (beyond the check limit: no). */
+  const strangers = (x: readonly number[], y: readonly number[]): boolean => {
+    if (x.length * y.length > maxChecks) return false;
+    for (const a of x) for (const b of y) if (options.pairWeight(a, b) < options.strangerWeight) return true;
+    return false;
+  };
+  const ambiguous = options.exclusiveLinks === false ? undefined : exclusiveLinks({ count, pairs, order, minWeight: options.minWeight, find, membersOf, strangers });
   let linked = 0;
   let refused = 0;
   for (const p of order) {
@@ -99,6 +115,10 @@ export function clusterPairs(
         refused++;
         continue;
       }
+    }
+    if (ambiguous !== undefined && ambiguous(p, ra, rb, ma, mb)) {
+      refused++;
+      continue;
     }
     const [root, child] = ra < rb ? [ra, rb] : [rb, ra];
     parent[child] = root;
@@ -154,3 +174,4 @@ export function linkOneToOne(
   }
   return { clusterOf, linked, refused };
 }
+
