@@ -48,6 +48,10 @@ describe('name comparison', () => {
     expect(level('lastName', { lastName: 'ВАСИЛЬЕВ' }, { lastName: 'Vasilev' })).toBe('exact');
     expect(level('lastName', { fullName: 'ВАСИЛЬЕВ, Александр Павлович' }, { lastName: 'Vasiliev' })).toMatch(/^typo/);
     expect(level('firstName', { fullName: 'ВАСИЛЬЕВ, Александр Павлович' }, { firstName: 'Alexander' })).toMatch(/^nickname, same sound/);
+    // Arabic leaves short vowels unwritten: فيصل صديقي reads "fysl sdyqy", Faisal Siddiqui.
+    expect(level('firstName', { fullName: 'فيصل صديقي' }, { firstName: 'Faisal' })).toMatch(/^nickname, same sound/);
+    expect(level('lastName', { fullName: 'فيصل صديقي' }, { lastName: 'Siddiqui' })).toMatch(/^nickname, same sound/);
+    expect(level('firstName', { fullName: 'فيصل صديقي' }, { firstName: 'Fatima' })).toBe('different');
     expect(level('lastName', { fullName: '王杰' }, { lastName: 'Wang' })).toBe('exact');
     expect(level('firstName', { fullName: '张秀英' }, { firstName: 'Xiu Ying' })).toBe('exact');
   });

@@ -51,6 +51,26 @@ function phoneticAgree(a: Feature, b: Feature): boolean {
   return a1 === b1 || a1 === b2 || a2 === b1;
 }
 
+/**
+ * Whether one name is written without vowels and its consonants are the other's: scripts that
+ * leave short vowels unwritten (Arabic, Hebrew, Persian) transliterate فيصل صديقي as "fysl sdyqy",
+ * which is Faisal Siddiqui; their y and w stand for long vowels. A name in Latin letters almost
+ * always has a vowel (a, e, i, o, u), so only such transliterations are read this way.
+ */
+function sameConsonants(a: string, b: string): boolean {
+  const x = VOWELS.test(a);
+  if (x === VOWELS.test(b)) return false;
+  const written = consonants(x ? b : a, /[yw]/g);
+  return written.length >= 2 && written === consonants(x ? a : b, /[aeiou]/g);
+}
+
+const VOWELS = /[aeiou]/;
+
+/** A name without the letters `vowels`, q as k, doubled letters once. */
+function consonants(name: string, vowels: RegExp): string {
+  return name.replace(vowels, '').replace(/q/g, 'k').replace(/(.)\1+/g, '$1');
+}
+
 function shareWord(a: readonly string[], b: readonly string[], minLength: number): boolean {
   for (const t of a) if (t.length >= minLength && b.includes(t)) return true;
   return false;
@@ -95,7 +115,7 @@ function nameLevel(a: Feature, b: Feature, partnerA: Feature | undefined, partne
   if (ca === cb) return 2;
   const jw = jaroWinkler(ca, cb);
   if ((jw >= 0.95 || (Math.min(ca.length, cb.length) >= 3 && withinOneEdit(ca, cb))) && !established(a, b)) return 2;
-  if (areNicknames(a.tokens![0]!, b.tokens![0]!) || phoneticAgree(a, b) || shareWord(a.tokens!, b.tokens!, 3)) return 3;
+  if (areNicknames(a.tokens![0]!, b.tokens![0]!) || phoneticAgree(a, b) || shareWord(a.tokens!, b.tokens!, 3) || sameConsonants(ca, cb)) return 3;
   if (jw >= 0.88) return 4;
   return 6;
 }
