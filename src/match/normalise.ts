@@ -7,10 +7,22 @@ import anyAscii from 'any-ascii';
 
 /** Values that mean "no value" in exported files. */
 const NULL_LIKE = new Set(['', 'na', 'n/a', '#n/a', 'null', 'nil', 'none', 'unknown', '-', '--', '?', 'nan', 'undefined']);
+const NULL_LIKE_LONGEST = Math.max(...[...NULL_LIKE].map((s) => s.length));
 
 /** True when a raw field holds no value (empty, `NA`, `NULL`, `n/a`, …). */
 export function isMissing(raw: string | undefined): boolean {
-  return raw === undefined || NULL_LIKE.has(raw.trim().toLowerCase());
+  if (raw === undefined) return true;
+  // Most values are plainly present: they start and end with a printable character (so trimming
+  // keeps them whole) and are longer than any null-like value or start unlike any. Telling those
+  // without trimming and lower-casing saves a string or two per value of a million records.
+  const a = raw.charCodeAt(0);
+  const z = raw.charCodeAt(raw.length - 1);
+  if (a > 0x20 && a < 0x7f && z > 0x20 && z < 0x7f) {
+    if (raw.length > NULL_LIKE_LONGEST) return false;
+    const first = a | 0x20;
+    if (first !== 0x6e && first !== 0x75 && a !== 0x23 && a !== 0x2d && a !== 0x3f) return false;
+  }
+  return NULL_LIKE.has(raw.trim().toLowerCase());
 }
 
 const ASCII = /^[\x00-\x7f]*$/;
