@@ -169,8 +169,9 @@ function prepareAll(data: MatchData, attributes: readonly ComparedAttribute[], d
         const f = record.features[c];
         if (f === undefined) continue;
         // Every feature of a cache is numbered; numbers are given in order, so byId grows densely.
-        ids[at + c] = f.id!;
-        byId[f.id!] = f;
+        const id = f.id!;
+        ids[at + c] = id;
+        if (id >= byId.length) byId[id] = f;
       }
       records.push(record);
     }

@@ -209,7 +209,8 @@ export function prepareRecord(
     // Values that rarely repeat (emails, phones, addresses) are made every time, then numbered.
     if (key === undefined) return numbered(c, makeFeature(attribute));
     const map = cache.byAttribute[c]!;
-    if (map.has(key)) return map.get(key);
+    const known = map.get(key);
+    if (known !== undefined || map.has(key)) return known;
     const made = numbered(c, makeFeature(attribute));
     map.set(key, made);
     return made;

@@ -350,13 +350,17 @@ export function pairWeight(compiled: CompiledModel, a: PreparedRecord, b: Prepar
  */
 export function tableWeigher(compiled: CompiledModel, table: FeatureTable, records: readonly PreparedRecord[]): (left: number, right: number, levels: Uint8Array, offset: number) => number {
   const width = compiled.kinds.length;
-  const exact = new Map<number, number>();
-  const log2Frequency = new Map<number, number>();
+  // By feature number, NaN until worked out: typed arrays, not maps, for six million pairs.
+  const exact = new Float64Array(table.byId.length).fill(Number.NaN);
+  const log2Frequency = new Float64Array(table.byId.length).fill(Number.NaN);
   const logFrequencyOf = (c: number, id: number): number => {
-    let x = log2Frequency.get(id);
-    if (x === undefined) log2Frequency.set(id, (x = Math.log2(compiled.frequencies[c]!(table.byId[id]!.v))));
+    let x = log2Frequency[id]!;
+    if (x !== x) log2Frequency[id] = x = Math.log2(compiled.frequencies[c]!(table.byId[id]!.v));
     return x;
   };
+  const adjusted = compiled.frequencies.map((f) => f !== undefined);
+  // Per comparison and level: whether the level is capped by exact agreement (see NEAR_LEVELS).
+  const near = compiled.kinds.map((_, c) => Uint8Array.from({ length: 256 }, (_, level) => (compiled.nearLevels[c]!.includes(level) ? 1 : 0)));
   const sum = new PairSum(compiled);
   return (left, right, levels, offset) => {
     sum.start(compiled.prior + recordWeight(records[left]!, records[right]!));
@@ -364,10 +368,10 @@ export function tableWeigher(compiled: CompiledModel, table: FeatureTable, recor
       const level = levels[offset + c]!;
       if (level === NULL_LEVEL) continue;
       let x: number;
-      if (compiled.frequencies[c] === undefined) x = compiled.weights[c]![level]!;
+      if (!adjusted[c]) x = compiled.weights[c]![level]!;
       else if (level !== 0) {
         x = compiled.weights[c]![level]!;
-        if (compiled.nearLevels[c]!.includes(level)) {
+        if (near[c]![level] === 1) {
           // Never more than exact agreement on the more frequent of the two values.
           const fa = logFrequencyOf(c, table.ids[left * table.width + c]!);
           const fb = logFrequencyOf(c, table.ids[right * table.width + c]!);
@@ -376,9 +380,8 @@ export function tableWeigher(compiled: CompiledModel, table: FeatureTable, recor
         }
       } else {
         const id = table.ids[left * table.width + c]!;
-        const known = exact.get(id);
-        if (known === undefined) exact.set(id, (x = exactWeight(compiled, c, table.byId[id]!.v)));
-        else x = known;
+        x = exact[id]!;
+        if (x !== x) exact[id] = x = exactWeight(compiled, c, table.byId[id]!.v);
       }
       sum.add(c, level, x);
     }
