@@ -122,3 +122,15 @@ export function senzing(): LabelledDataset {
   const truth = new Map(key.rows.map((r) => [`${r[at('DATA_SOURCE')]}:${r[at('RECORD_ID')]}`, r[at('CLUSTER_ID')]!] as const));
   return { name: 'senzing', task: 'dedupe', data: inputs, rows: inputs.length, truth };
 }
+
+/** Every labelled dataset by the name the benchmarks print and take on their command lines. */
+export const LABELLED_DATASETS: Readonly<Record<string, () => LabelledDataset>> = {
+  febrl1: () => febrl(1),
+  febrl2: () => febrl(2),
+  febrl3: () => febrl(3),
+  febrl4,
+  fake_1000: fake1000,
+  RLdata500: () => rldata(500),
+  RLdata10000: () => rldata(10000),
+  senzing,
+};

@@ -9,18 +9,9 @@
 import { matchRecords } from '../src/match/match-records.ts';
 import { scorePair } from '../src/match/score.ts';
 import type { MatchInput } from '../src/match/attributes.ts';
-import { fake1000, febrl, febrl4, rldata, senzing, type LabelledDataset } from './match-datasets.ts';
+import { LABELLED_DATASETS } from './match-datasets.ts';
 
-const DATASETS: Record<string, () => LabelledDataset> = {
-  febrl1: () => febrl(1),
-  febrl2: () => febrl(2),
-  febrl3: () => febrl(3),
-  febrl4,
-  fake_1000: fake1000,
-  RLdata500: () => rldata(500),
-  RLdata10000: () => rldata(10000),
-  senzing,
-};
+const DATASETS = LABELLED_DATASETS;
 
 const name = process.argv[2] ?? 'senzing';
 const limit = Number(process.argv[3] ?? 200);

@@ -25,19 +25,10 @@ import { columnMapping, readCsv, toMatchInputs } from '../src/cli/csv-records.ts
 import type { MatchInput } from '../src/match/attributes.ts';
 import { pairwiseScores } from '../src/match/evaluate.ts';
 import { matchRecords, type MatchResult } from '../src/match/match-records.ts';
-import { fake1000, febrl, febrl4, rldata, senzing, type LabelledDataset } from './match-datasets.ts';
+import { LABELLED_DATASETS } from './match-datasets.ts';
 import { syntheticPeople, syntheticPeopleCsv } from './synthetic-people.ts';
 
-const LABELLED: Record<string, () => LabelledDataset> = {
-  febrl1: () => febrl(1),
-  febrl2: () => febrl(2),
-  febrl3: () => febrl(3),
-  febrl4,
-  fake_1000: fake1000,
-  RLdata500: () => rldata(500),
-  RLdata10000: () => rldata(10000),
-  senzing,
-};
+const LABELLED = LABELLED_DATASETS;
 const SYNTHETIC: Record<string, number> = { 'synthetic-10k': 10_000, 'synthetic-100k': 100_000, 'synthetic-1M': 1_000_000 };
 
 interface Row {

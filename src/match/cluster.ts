@@ -174,4 +174,3 @@ export function linkOneToOne(
   }
   return { clusterOf, linked, refused };
 }
-
