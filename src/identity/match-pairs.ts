@@ -26,16 +26,24 @@ export function scoreRecords(model: Model, a: MatchRecord, b: MatchRecord): Pair
   return scorePair(model, toMatchInput(a), toMatchInput(b));
 }
 
-/** Per-attribute weights as stored with a pair (rounded: they are for people to read). */
+/**
+ * Per-attribute weights as stored with a pair (rounded: they are for people to read), followed by
+ * the score's corrections beyond its attributes (generations that differ, a move counted once, a
+ * household's shared attributes counted once) as entries of attribute `evidence`, so that what
+ * `explain` and the review queue show adds up to the pair's weight.
+ */
 export function attributeWeights(score: PairScore): JsonValue {
   const round = (x: number): number => Math.round(x * 1000) / 1000;
-  return score.attributes.map((a) => ({
-    attribute: a.attribute,
-    level: a.level,
-    label: a.label,
-    weight: round(a.weight),
-    termFrequencyAdjustment: round(a.termFrequencyAdjustment),
-  }));
+  return [
+    ...score.attributes.map((a) => ({
+      attribute: a.attribute,
+      level: a.level,
+      label: a.label,
+      weight: round(a.weight),
+      termFrequencyAdjustment: round(a.termFrequencyAdjustment),
+    })),
+    ...score.evidence.map((e) => ({ attribute: 'evidence', level: null, label: e.reason, weight: round(e.weight), termFrequencyAdjustment: 0 })),
+  ];
 }
 
 /**
