@@ -103,6 +103,18 @@ export function matchRecords(data: MatchData, options: MatchOptions = {}): Match
   t = clock();
   options.onStage?.('cluster');
   const row = new Uint8Array(width);
+  // Clustering asks for a pair's weight and then its relation: `row` keeps the levels of the
+  // last pair compared, so the relation reads them instead of comparing the records again.
+  let rowLeft = -1;
+  let rowRight = -1;
+  const compare = (a: number, b: number): Uint8Array => {
+    if (a !== rowLeft || b !== rowRight) {
+      compareRecords(compiled, records[a]!, records[b]!, row, 0);
+      rowLeft = a;
+      rowRight = b;
+    }
+    return row;
+  };
   const oneToOne = session.link && options.oneToOne !== false;
   const scored = { left: candidates.left, right: candidates.right, weight, count: candidates.count };
   const clustered = oneToOne ? linkOneToOne(records.length, scored, { minWeight }) : clusterPairs(records.length, scored, {
@@ -110,14 +122,12 @@ export function matchRecords(data: MatchData, options: MatchOptions = {}): Match
     strangerWeight: probabilityToWeight(options.strangerProbability ?? 1e-6),
     relation: (a, b) => {
       if (!compiled.households) return 'other';
-      compareRecords(compiled, records[a]!, records[b]!, row, 0);
-      return pairRelation(compiled, row, 0);
+      return pairRelation(compiled, compare(a, b), 0);
     },
     pairWeight: (a, b) => {
       // Two records of the same file of a link are not compared: that is the files' own business.
       if (session.link && records[a]!.source === records[b]!.source) return Number.POSITIVE_INFINITY;
-      compareRecords(compiled, records[a]!, records[b]!, row, 0);
-      const w = pairWeight(compiled, records[a]!, records[b]!, row, 0);
+      const w = pairWeight(compiled, records[a]!, records[b]!, compare(a, b), 0);
       // Two members of one family whose birth dates say two people, and whom the rest does not
       // make one, are two people however many links join them through others.
       return w < 0 && familyOfTwoGenerations(compiled, row, 0) ? Number.NEGATIVE_INFINITY : w;
