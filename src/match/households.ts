@@ -1,4 +1,5 @@
 import type { ComparedAttribute } from './attributes.ts';
+import { LEVELS } from './comparisons.ts';
 import type { MatchSession } from './match-session.ts';
 import { NULL_LEVEL } from './score.ts';
 
@@ -17,9 +18,9 @@ import { NULL_LEVEL } from './score.ts';
 /** A shared surname and one of these (exactly) make a pair of records a possible household. */
 export const SHARED: readonly ComparedAttribute[] = ['address', 'street', 'phone', 'email'];
 
-/** Levels from which a first name and a birth date say "another person" (see LEVELS). */
-export const FIRST_NAME_DIFFERS = 6;
-export const BIRTHDAY_DIFFERS = 6;
+/** The levels at which two names and two dates say "another person": "different" (see LEVELS). */
+export const NAME_DIFFERS = LEVELS.name.length - 1;
+export const DATE_DIFFERS = LEVELS.date.length - 1;
 
 /** Household pairs that must contradict at least, before data is said to hold households. */
 const MIN_CONTRADICTIONS = 5;
@@ -49,10 +50,10 @@ export function detectHouseholds(session: MatchSession, m: readonly (readonly nu
     if (levels[o + last] !== 0 || levels[o + first] === NULL_LEVEL || levels[o + birthday] === NULL_LEVEL) continue;
     if (!shared.some((c) => levels[o + c] === 0)) continue;
     pairs++;
-    if (levels[o + first]! >= FIRST_NAME_DIFFERS && levels[o + birthday]! >= BIRTHDAY_DIFFERS) contradictions++;
+    if (levels[o + first]! >= NAME_DIFFERS && levels[o + birthday]! >= DATE_DIFFERS) contradictions++;
   }
   if (contradictions < MIN_CONTRADICTIONS) return false;
   const sum = (row: readonly number[], from: number): number => row.slice(from).reduce((s, x) => s + x, 0);
-  const expected = sum(m[first]!, FIRST_NAME_DIFFERS) * sum(m[birthday]!, BIRTHDAY_DIFFERS);
+  const expected = sum(m[first]!, NAME_DIFFERS) * sum(m[birthday]!, DATE_DIFFERS);
   return contradictions / pairs >= EXCESS * expected;
 }

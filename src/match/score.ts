@@ -1,7 +1,7 @@
 import { HOUSEHOLD_ATTRIBUTES, type ComparedAttribute, type MatchInput } from './attributes.ts';
 import { LEVELS, NEAR_LEVELS, compareFeatures } from './comparisons.ts';
 import { generationsConflict } from './generation.ts';
-import { BIRTHDAY_DIFFERS, FIRST_NAME_DIFFERS } from './households.ts';
+import { DATE_DIFFERS, NAME_DIFFERS } from './households.ts';
 import type { Model } from './model.ts';
 import { ADDRESS_PARTS, VETO_WEIGHT, documentExactWeight, isDocument } from './pair-evidence.ts';
 import { prepareRecord, type ComparisonKind, type Feature, type PreparedRecord } from './prepare-record.ts';
@@ -20,8 +20,8 @@ export interface CompiledModel {
   readonly weights: readonly Float64Array[];
   /** Per comparison: value → term frequency for the exact level, or undefined without one. */
   readonly frequencies: readonly (((value: string) => number) | undefined)[];
-  /** Per comparison: the near-agreement levels capped by exact agreement (see `NEAR_LEVELS`). */
-  readonly nearLevels: readonly (readonly number[])[];
+  /** Per comparison and level: 1 for a near-agreement level capped by exact agreement (see `NEAR_LEVELS`). */
+  readonly near: readonly Uint8Array[];
   /** Per comparison: log2 of the exact level's m. */
   readonly log2ExactM: Float64Array;
   /** log2(λ / (1 − λ)): the weight of two records about which nothing is known. */
@@ -78,7 +78,7 @@ export function compileModel(model: Model): CompiledModel {
       const counts = new Map(Object.entries(tf.counts));
       return (value: string) => (counts.get(value) ?? tf.otherCount) / tf.total;
     }),
-    nearLevels: model.comparisons.map((c) => NEAR_LEVELS[c.kind]),
+    near: model.comparisons.map((c) => Uint8Array.from(c.levels, (_, level) => (NEAR_LEVELS[c.kind].includes(level) ? 1 : 0))),
     log2ExactM: Float64Array.from(model.comparisons, (c) => Math.log2(c.levels[0]!.m)),
     prior: Math.log2(model.lambda / (1 - model.lambda)),
     addressParts: Uint8Array.from(attributes, (a) => (ADDRESS_PARTS.has(a) ? 1 : 0)),
@@ -261,7 +261,7 @@ function levelWeight(compiled: CompiledModel, c: number, level: number, x: Featu
   if (level === 0) return exactWeight(compiled, c, x.v);
   const plain = compiled.weights[c]![level]!;
   const frequency = compiled.frequencies[c];
-  if (frequency === undefined || !compiled.nearLevels[c]!.includes(level)) return plain;
+  if (frequency === undefined || compiled.near[c]![level] !== 1) return plain;
   return Math.min(plain, exactWeight(compiled, c, frequency(x.v) >= frequency(y.v) ? x.v : y.v));
 }
 
@@ -317,10 +317,10 @@ export function familyMembers(compiled: CompiledModel, levels: Uint8Array, offse
   const { firstName, lastName, birthday } = compiled;
   if (!compiled.households) return false;
   const l = lastName < 0 ? NULL_LEVEL : levels[offset + lastName]!;
-  if (l === NULL_LEVEL || l >= FIRST_NAME_DIFFERS) return false;
+  if (l === NULL_LEVEL || l >= NAME_DIFFERS) return false;
   const f = firstName < 0 ? NULL_LEVEL : levels[offset + firstName]!;
   const b = birthday < 0 ? NULL_LEVEL : levels[offset + birthday]!;
-  return (f !== NULL_LEVEL && f >= FIRST_NAME_DIFFERS) || (b !== NULL_LEVEL && b >= BIRTHDAY_DIFFERS);
+  return (f !== NULL_LEVEL && f >= NAME_DIFFERS) || (b !== NULL_LEVEL && b >= DATE_DIFFERS);
 }
 
 /**
@@ -330,7 +330,7 @@ export function familyMembers(compiled: CompiledModel, levels: Uint8Array, offse
  */
 export function familyOfTwoGenerations(compiled: CompiledModel, levels: Uint8Array, offset: number): boolean {
   const b = compiled.birthday < 0 ? NULL_LEVEL : levels[offset + compiled.birthday]!;
-  return b !== NULL_LEVEL && b >= BIRTHDAY_DIFFERS && familyMembers(compiled, levels, offset);
+  return b !== NULL_LEVEL && b >= DATE_DIFFERS && familyMembers(compiled, levels, offset);
 }
 
 /** The total match weight of a compared pair (prior included), levels as `compareRecords` wrote them. */
@@ -359,8 +359,7 @@ export function tableWeigher(compiled: CompiledModel, table: FeatureTable, recor
     return x;
   };
   const adjusted = compiled.frequencies.map((f) => f !== undefined);
-  // Per comparison and level: whether the level is capped by exact agreement (see NEAR_LEVELS).
-  const near = compiled.kinds.map((_, c) => Uint8Array.from({ length: 256 }, (_, level) => (compiled.nearLevels[c]!.includes(level) ? 1 : 0)));
+  const near = compiled.near;
   const sum = new PairSum(compiled);
   return (left, right, levels, offset) => {
     sum.start(compiled.prior + recordWeight(records[left]!, records[right]!));
