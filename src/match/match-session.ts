@@ -6,7 +6,7 @@ import type { BlockingRule } from './model.ts';
 import type { DateOrder } from './normalise.ts';
 import { TF_MAX_VALUES } from './model.ts';
 import { comparedAttributes, featureCache, kindOf, prepareRecord, type ComparisonKind, type Feature, type PreparedRecord } from './prepare-record.ts';
-import { memoComparer, namePartners, type FeatureTable } from './score.ts';
+import { memoComparer, namePartners, remembersLevels, type FeatureTable } from './score.ts';
 
 /** Records to dedupe (one list) or to link (two lists). */
 export type MatchData = readonly MatchInput[] | { readonly left: readonly MatchInput[]; readonly right: readonly MatchInput[] };
@@ -187,10 +187,12 @@ const TOUCH_BATCH = 128;
  * record is in the processor's cache and its right record, anywhere in a heap of a million
  * records, is not: each comparison begins by waiting for memory. A batch's right-hand values are
  * first read in a loop of independent loads, whose cache misses the processor overlaps, and then
- * compared (about an eighth less time at a million records; the levels are the same). Returns
- * the sum of the lengths read, so the reads cannot be optimised away.
+ * compared (about an eighth less time at a million records; the levels are the same). Only the
+ * values of `touch` columns are read ahead: those whose levels are not remembered (emails,
+ * phones, addresses: nearly every one distinct), since a remembered level needs no value.
+ * Returns the sum of the lengths read, so the reads cannot be optimised away.
  */
-function compareAll(candidates: Candidates, table: FeatureTable, compare: (i: number, j: number, out: Uint8Array, offset: number) => void, levels: Uint8Array): number {
+function compareAll(candidates: Candidates, table: FeatureTable, touch: readonly number[], compare: (i: number, j: number, out: Uint8Array, offset: number) => void, levels: Uint8Array): number {
   const { ids, byId, width } = table;
   const { left, right, count } = candidates;
   let touched = 0;
@@ -198,8 +200,8 @@ function compareAll(candidates: Candidates, table: FeatureTable, compare: (i: nu
     const end = Math.min(count, start + TOUCH_BATCH);
     for (let p = start; p < end; p++) {
       const at = right[p]! * width;
-      for (let c = 0; c < width; c++) {
-        const x = ids[at + c]!;
+      for (let k = 0; k < touch.length; k++) {
+        const x = ids[at + touch[k]!]!;
         if (x >= 0) touched += byId[x]!.v.length;
       }
     }
@@ -237,7 +239,8 @@ export function openSession(data: MatchData, options: SessionOptions): MatchSess
   const width = attributes.length;
   const levels = new Uint8Array(candidates.count * width);
   const compare = memoComparer({ kinds, partners }, table);
-  compareAll(candidates, table, compare, levels);
+  const touch = kinds.flatMap((kind, c) => (remembersLevels(kind) ? [] : [c]));
+  compareAll(candidates, table, touch, compare, levels);
   const seconds = { prepare, block, compare: clock() - t };
   return { link, attributes, kinds, partners, records, rules, candidates, levels, keyParts, table, compare, seconds };
 }

@@ -168,18 +168,19 @@ export function parseAddress(raw: string | undefined): { line?: string; postcode
     }
   }
   const candidates = segments.map((x) => foldText(x).replace(/\bp o box\b/, 'po box'));
-  const usable = (k: number): boolean => candidates[k] !== '' && !(k === postcodeAt && segments.length > 1);
+  // Not used: an empty segment, or the one the postcode came from (unless it is the only one).
+  const skip = segments.length > 1 ? postcodeAt : -1;
   // Preferred, in order: a segment that starts with a house number, one that ends with it, one
   // with a number and a street inside; else the first segment.
   let line: string | undefined;
-  for (let k = 0; k < candidates.length && line === undefined; k++) if (usable(k) && /^\d+[a-z]?\s+[a-z]/.test(candidates[k]!)) line = candidates[k];
+  for (let k = 0; k < candidates.length && line === undefined; k++) if (candidates[k] !== '' && k !== skip && /^\d+[a-z]?\s+[a-z]/.test(candidates[k]!)) line = candidates[k];
   for (let k = 0; k < candidates.length && line === undefined; k++) {
-    if (!usable(k) || !NUMBER_LAST.test(candidates[k]!)) continue;
+    if (candidates[k] === '' || k === skip || !NUMBER_LAST.test(candidates[k]!)) continue;
     const tokens = candidates[k]!.split(' ');
     line = [tokens[tokens.length - 1], ...tokens.slice(0, -1)].join(' ');
   }
-  for (let k = 0; k < candidates.length && line === undefined; k++) if (usable(k)) line = NUMBER_FIRST.exec(candidates[k]!)?.[1];
-  for (let k = 0; k < candidates.length && line === undefined; k++) if (usable(k)) line = candidates[k];
+  for (let k = 0; k < candidates.length && line === undefined; k++) if (candidates[k] !== '' && k !== skip) line = NUMBER_FIRST.exec(candidates[k]!)?.[1];
+  for (let k = 0; k < candidates.length && line === undefined; k++) if (candidates[k] !== '' && k !== skip) line = candidates[k];
   const street = normaliseStreet(line);
   return { ...(street === undefined ? {} : { line: street }), ...(postcode === undefined ? {} : { postcode }) };
 }
@@ -250,6 +251,11 @@ function fullYear(twoDigits: number, pivot: number): number {
   return twoDigits + (twoDigits > pivot ? 1900 : 2000);
 }
 
+/** A written year: two digits are the most recent past year ending so (`pivot`: this year's last two digits). */
+function yearOf(digits: string, pivot: number): number {
+  return digits.length === 2 ? fullYear(Number(digits), pivot) : Number(digits);
+}
+
 /**
  * Parses a date in the common forms: `YYYYMMDD`, `YYYY-MM-DD` (and with `/` or `.`), ISO
  * timestamps, `a/b/yyyy` or `a-b-yy` read in `order` unless one part is above 12, `11 Dec 1978`,
@@ -259,24 +265,23 @@ export function parseDate(raw: string | undefined, order: DateOrder = 'mdy', now
   if (isMissing(raw)) return undefined;
   const s = raw!.trim().toLowerCase();
   const pivot = now.getUTCFullYear() % 100;
-  const year = (digits: string): number => (digits.length === 2 ? fullYear(Number(digits), pivot) : Number(digits));
   let m: RegExpMatchArray | null;
   if ((m = s.match(/^(\d{4})(\d{2})(\d{2})$/))) return validParts(Number(m[1]), Number(m[2]), Number(m[3]));
   if ((m = s.match(/^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[t ].*)?$/))) return validParts(Number(m[1]), Number(m[2]), Number(m[3]));
   if ((m = s.match(/^(\d{1,2})[-/.](\d{1,2})[-/.](\d{2}|\d{4})$/))) {
     const a = Number(m[1]);
     const b = Number(m[2]);
-    const y = year(m[3]!);
+    const y = yearOf(m[3]!, pivot);
     const dayFirst = a > 12 ? true : b > 12 ? false : order === 'dmy';
     return dayFirst ? validParts(y, b, a) : validParts(y, a, b);
   }
   if ((m = s.match(/^(\d{1,2})[ -]([a-z]{3})[a-z]*\.?[-, ]+(\d{2}|\d{4})$/))) {
     const month = MONTHS[m[2]!];
-    return month === undefined ? undefined : validParts(year(m[3]!), month, Number(m[1]));
+    return month === undefined ? undefined : validParts(yearOf(m[3]!, pivot), month, Number(m[1]));
   }
   if ((m = s.match(/^([a-z]{3})[a-z]*\.?[ -](\d{1,2}),?[ -](\d{2}|\d{4})$/))) {
     const month = MONTHS[m[1]!];
-    return month === undefined ? undefined : validParts(year(m[3]!), month, Number(m[2]));
+    return month === undefined ? undefined : validParts(yearOf(m[3]!, pivot), month, Number(m[2]));
   }
   if ((m = s.match(/^(\d{4})$/))) return validParts(Number(m[1]), 0, 0);
   return undefined;

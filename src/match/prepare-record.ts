@@ -76,6 +76,12 @@ export interface Feature {
   /** v without spaces (names, for edit distances). */
   readonly compact?: string;
   readonly tokens?: readonly string[];
+  /**
+   * Addresses and streets: a 30-bit hash of each token, in the order of `tokens`. Two addresses
+   * mostly share no word, which small integers in one array tell without reading a token string
+   * (each a separate object, most of them out of the processor's cache); see `wordOverlap`.
+   */
+  readonly hashes?: readonly number[];
   /** Double Metaphone primary and alternate codes (names). */
   readonly phonetic?: readonly [string, string];
   readonly date?: DateParts;
@@ -122,15 +128,30 @@ function plain(v: string | undefined): Feature | undefined {
 }
 
 function tokenised(v: string | undefined): Feature | undefined {
-  return v === undefined ? undefined : { v, tokens: v.split(' ') };
+  if (v === undefined) return undefined;
+  const tokens = v.split(' ');
+  return { v, tokens, hashes: tokenHashes(tokens) };
+}
+
+/** FNV-1a of each token, kept to 30 bits (small integers in any V8 build). */
+function tokenHashes(tokens: readonly string[]): number[] {
+  const out = new Array<number>(tokens.length);
+  for (let k = 0; k < tokens.length; k++) {
+    const t = tokens[k]!;
+    let h = 0x811c9dc5;
+    for (let i = 0; i < t.length; i++) h = Math.imul(h ^ t.charCodeAt(i), 0x01000193);
+    out[k] = h & 0x3fffffff;
+  }
+  return out;
 }
 
 function addressFeature(v: string | undefined): Feature | undefined {
   if (v === undefined) return undefined;
   const tokens = v.split(' ');
   const first = tokens[0]!;
-  if (/^\d+[a-z]?$/.test(first) && tokens.length > 1) return { v, tokens, number: first, rest: tokens.slice(1).join(' ') };
-  return { v, tokens, rest: v };
+  const hashes = tokenHashes(tokens);
+  if (/^\d+[a-z]?$/.test(first) && tokens.length > 1) return { v, tokens, hashes, number: first, rest: tokens.slice(1).join(' ') };
+  return { v, tokens, hashes, rest: v };
 }
 
 /** The full-name split, used only for the name parts the record does not give on their own. */
@@ -200,73 +221,90 @@ export function prepareRecord(
   attributes: readonly ComparedAttribute[],
   options: ReadOptions & { readonly source?: 0 | 1; readonly cache?: FeatureCache },
 ): PreparedRecord {
+  // Plain loops and module-level helpers, no closures: this runs once per record, and tsx (which
+  // runs kith) names every closure it creates with a property write, a cost per record.
   const values = input.values;
-  let names: ReturnType<typeof nameParts> | undefined;
   const cache = options.cache;
-  const features = attributes.map((attribute, c): Feature | undefined => {
-    if (cache === undefined) return makeFeature(attribute);
+  const names: NameParts = { parts: undefined };
+  const features = new Array<Feature | undefined>(attributes.length);
+  for (let c = 0; c < attributes.length; c++) {
+    const attribute = attributes[c]!;
+    if (cache === undefined) {
+      features[c] = makeFeature(attribute, values, names, options.dateOrder);
+      continue;
+    }
     const key = rawKey(attribute, values);
     // Values that rarely repeat (emails, phones, addresses) are made every time, then numbered.
-    if (key === undefined) return numbered(c, makeFeature(attribute));
+    if (key === undefined) {
+      features[c] = numbered(cache, c, makeFeature(attribute, values, names, options.dateOrder));
+      continue;
+    }
     const map = cache.byAttribute[c]!;
     const known = map.get(key);
-    if (known !== undefined || map.has(key)) return known;
-    const made = numbered(c, makeFeature(attribute));
+    if (known !== undefined || map.has(key)) {
+      features[c] = known;
+      continue;
+    }
+    const made = numbered(cache, c, makeFeature(attribute, values, names, options.dateOrder));
     map.set(key, made);
-    return made;
-  });
-
-  /** The cache's feature for a value ("Smith" and "SMITH" are one value: one feature, one id). */
-  function numbered(c: number, made: Feature | undefined): Feature | undefined {
-    if (made === undefined || cache === undefined) return made;
-    const same = cache.byValue[c]!.get(made.v);
-    if (same !== undefined) return same;
-    // The fresh feature is numbered in place, not copied: a spread copy here, where every kind of
-    // feature passes, gave each feature a hidden class of its own (a million of them at a million
-    // records), which made the heap half again as large and every property read in the
-    // comparisons a slow lookup.
-    (made as { id?: number }).id = cache.next++;
-    cache.byValue[c]!.set(made.v, made);
-    return made;
+    features[c] = made;
   }
   return { id: input.id, source: options.source ?? 0, features, generation: generationOf(values) };
+}
 
-  function makeFeature(attribute: ComparedAttribute): Feature | undefined {
-    switch (attribute) {
-      case 'firstName':
-        return nameFeature((names ??= nameParts(values)).first);
-      case 'middleName':
-        return nameFeature((names ??= nameParts(values)).middle);
-      case 'lastName':
-        return nameFeature((names ??= nameParts(values)).last);
-      case 'birthday':
-        return dateFeature(
-          values.birthday !== undefined ? parseDate(values.birthday, options.dateOrder) : joinDateParts(values.birthYear, values.birthMonth, values.birthDay),
-        );
-      case 'postalCode':
-        // A postcode column wins; else the postcode written in a one-line address.
-        return plain(values.postalCode !== undefined ? normaliseCode(values.postalCode) : parseAddress(values.address).postcode);
-      case 'streetNumber':
-      case 'nationalId':
-        return plain(normaliseCode(values[attribute]));
-      case 'street':
-        return tokenised(normaliseStreet(values.street));
-      case 'address':
-        return addressFeature(parseAddress(values.address).line);
-      case 'city':
-      case 'state':
-      case 'country':
-        return plain(normaliseText(values[attribute]));
-      case 'gender':
-        return plain(normaliseGender(values.gender));
-      case 'email':
-        return plain(normaliseEmail(values.email));
-      case 'phone':
-        return plain(normalisePhone(values.phone));
-      default:
-        if (attribute.startsWith('id:')) return plain(normaliseCode(values[attribute]));
-        return tokenised(normaliseText(values[attribute as Attribute]));
-    }
+/** A record's name parts, split from its full name at most once. */
+interface NameParts {
+  parts: ReturnType<typeof nameParts> | undefined;
+}
+
+/** The cache's feature for a value ("Smith" and "SMITH" are one value: one feature, one id). */
+function numbered(cache: FeatureCache, c: number, made: Feature | undefined): Feature | undefined {
+  if (made === undefined) return made;
+  const same = cache.byValue[c]!.get(made.v);
+  if (same !== undefined) return same;
+  // The fresh feature is numbered in place, not copied: a spread copy here, where every kind of
+  // feature passes, gave each feature a hidden class of its own (a million of them at a million
+  // records), which made the heap half again as large and every property read in the
+  // comparisons a slow lookup.
+  (made as { id?: number }).id = cache.next++;
+  cache.byValue[c]!.set(made.v, made);
+  return made;
+}
+
+/** One attribute's feature, made from the record's raw values. */
+function makeFeature(attribute: ComparedAttribute, values: MatchInput['values'], names: NameParts, dateOrder: DateOrder): Feature | undefined {
+  switch (attribute) {
+    case 'firstName':
+      return nameFeature((names.parts ??= nameParts(values)).first);
+    case 'middleName':
+      return nameFeature((names.parts ??= nameParts(values)).middle);
+    case 'lastName':
+      return nameFeature((names.parts ??= nameParts(values)).last);
+    case 'birthday':
+      return dateFeature(values.birthday !== undefined ? parseDate(values.birthday, dateOrder) : joinDateParts(values.birthYear, values.birthMonth, values.birthDay));
+    case 'postalCode':
+      // A postcode column wins; else the postcode written in a one-line address.
+      return plain(values.postalCode !== undefined ? normaliseCode(values.postalCode) : parseAddress(values.address).postcode);
+    case 'streetNumber':
+    case 'nationalId':
+      return plain(normaliseCode(values[attribute]));
+    case 'street':
+      return tokenised(normaliseStreet(values.street));
+    case 'address':
+      return addressFeature(parseAddress(values.address).line);
+    case 'city':
+    case 'state':
+    case 'country':
+      return plain(normaliseText(values[attribute]));
+    case 'gender':
+      return plain(normaliseGender(values.gender));
+    case 'email':
+      return plain(normaliseEmail(values.email));
+    case 'phone':
+      return plain(normalisePhone(values.phone));
+    default:
+      if (attribute.startsWith('id:')) return plain(normaliseCode(values[attribute]));
+      return tokenised(normaliseText(values[attribute as Attribute]));
   }
 }
 

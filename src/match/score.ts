@@ -161,6 +161,11 @@ const MEMO_MAX_FEATURES = 1 << 27;
  */
 const MEMO_KINDS = new Set<ComparisonKind>(['name', 'date', 'houseNumber', 'postcode', 'street', 'city', 'text']);
 
+/** Whether `memoComparer` remembers the levels of this kind's value pairs (see MEMO_KINDS). */
+export function remembersLevels(kind: ComparisonKind): boolean {
+  return MEMO_KINDS.has(kind);
+}
+
 /**
  * Records laid out for comparing many pairs: every record's feature numbers in one array (record
  * i's comparison c at i × width + c, -1 when missing) and the features by number. Comparing by

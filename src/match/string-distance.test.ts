@@ -43,4 +43,20 @@ describe('fast checks agree with the full measures', () => {
   it('jaroWinklerAtLeast is jaroWinkler(a, b) >= t', () => {
     for (const t of [0.5, 0.85, 0.9, 0.95]) for (const a of words) for (const b of words) expect(jaroWinklerAtLeast(a, b, t), `${a} / ${b} ≥ ${t}`).toBe(jaroWinkler(a, b) >= t);
   });
+  it('jaroWinklerAtLeast agrees on random strings sharing prefixes and letters', () => {
+    // Strings over a small alphabet with a shared start: the bound's prefix bonus and its
+    // common-character count are both exercised, near every threshold.
+    let seed = 7;
+    const next = (k: number): number => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return (seed >>> 8) % k;
+    };
+    const word = (stem: string): string => stem.slice(0, next(stem.length + 1)) + Array.from({ length: next(9) }, () => 'abcdeé '[next(7)]).join('');
+    for (let k = 0; k < 4000; k++) {
+      const stem = Array.from({ length: 6 }, () => 'abcd'[next(4)]).join('');
+      const a = word(stem);
+      const b = word(stem);
+      for (const t of [0.7, 0.8, 0.85, 0.88, 0.9, 0.92, 0.94, 0.95]) expect(jaroWinklerAtLeast(a, b, t), `${a} / ${b} ≥ ${t}`).toBe(jaroWinkler(a, b) >= t);
+    }
+  });
 });

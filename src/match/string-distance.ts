@@ -129,9 +129,11 @@ export function withinOneEdit(a: string, b: string): boolean {
 const counts = new Int32Array(128);
 
 /**
- * Whether `jaroWinkler(a, b) >= threshold`, skipping the computation when a bound on the number
- * of common characters (a multiset intersection, ignoring the match window) already rules it out.
- * Most candidate pairs differ outright, and the bound costs a pass over each string.
+ * Whether `jaroWinkler(a, b) >= threshold`, skipping the computation when a bound already rules
+ * it out: the number of common characters is at most their multiset intersection (ignoring the
+ * match window), transpositions only lower Jaro, and the prefix bonus is that of the common
+ * prefix the strings actually have. Most candidate pairs differ outright (two addresses, two
+ * surnames), and the bound costs a pass over each string.
  */
 export function jaroWinklerAtLeast(a: string, b: string, threshold: number): boolean {
   if (a === b) return true;
@@ -140,8 +142,9 @@ export function jaroWinklerAtLeast(a: string, b: string, threshold: number): boo
   if (la === 0 || lb === 0) return threshold <= 0;
   let common = 0;
   let plain = true;
-  for (let i = 0; i < la; i++) {
-    const c = a.charCodeAt(i);
+  let counted = 0;
+  for (; counted < la; counted++) {
+    const c = a.charCodeAt(counted);
     if (c >= 128) {
       plain = false;
       break;
@@ -157,11 +160,14 @@ export function jaroWinklerAtLeast(a: string, b: string, threshold: number): boo
       }
     }
   }
-  counts.fill(0);
+  // Only a's characters were counted up: clearing them leaves the table all zero.
+  for (let i = 0; i < counted; i++) counts[a.charCodeAt(i)] = 0;
   if (plain) {
-    // Transpositions only lower Jaro; the prefix bonus at most adds 0.4 of what is missing.
+    let prefix = 0;
+    const maxPrefix = Math.min(4, la, lb);
+    while (prefix < maxPrefix && a.charCodeAt(prefix) === b.charCodeAt(prefix)) prefix++;
     const jaroBound = (common / la + common / lb + 1) / 3;
-    if (jaroBound + 0.4 * (1 - jaroBound) < threshold) return false;
+    if (jaroBound + prefix * 0.1 * (1 - jaroBound) < threshold) return false;
   }
   return jaroWinkler(a, b) >= threshold;
 }
