@@ -3,7 +3,7 @@ import { LEVELS, NEAR_LEVELS, compareFeatures } from './comparisons.ts';
 import { generationsConflict } from './generation.ts';
 import { DATE_DIFFERS, NAME_DIFFERS } from './households.ts';
 import type { Model } from './model.ts';
-import { ADDRESS_PARTS, VETO_WEIGHT, documentExactWeight, isDocument } from './pair-evidence.ts';
+import { ADDRESS_PARTS, CONTACT_POINTS, VETO_WEIGHT, documentExactWeight, isDocument, vouchesForMove } from './pair-evidence.ts';
 import { prepareRecord, type ComparisonKind, type Feature, type PreparedRecord } from './prepare-record.ts';
 
 /** Level code for "a value is missing on one side": the comparison contributes nothing. */
@@ -30,6 +30,8 @@ export interface CompiledModel {
   readonly addressParts: Uint8Array;
   /** Per comparison: 1 for identity documents (see pair-evidence.ts). */
   readonly documents: Uint8Array;
+  /** Per comparison: 1 when exact agreement can vouch for a move (documents, phones, emails; see pair-evidence.ts). */
+  readonly vouchers: Uint8Array;
   /** Per comparison: 1 for what a household shares (see households.ts); all 0 unless the model says the data holds households. */
   readonly household: Uint8Array;
   /** Whether the model says the data holds households. */
@@ -88,6 +90,7 @@ export function compileModel(model: Model): CompiledModel {
     lastName: attributes.indexOf('lastName'),
     birthday: attributes.indexOf('birthday'),
     documents: Uint8Array.from(model.comparisons, (c) => (isDocument(c.kind) ? 1 : 0)),
+    vouchers: Uint8Array.from(model.comparisons, (c) => (isDocument(c.kind) || CONTACT_POINTS.has(c.attribute) ? 1 : 0)),
   };
   cache.set(model, compiled);
   return compiled;
@@ -251,6 +254,18 @@ function exactWeight(compiled: CompiledModel, c: number, value: string): number 
   return isDocument(comparison.kind) ? documentExactWeight(weight, frequency(value) * comparison.termFrequencies!.total) : weight;
 }
 
+/**
+ * Whether exact agreement of comparison `c` on `value` vouches for a move (see
+ * `vouchesForMove`): how many records carry the value comes from the term frequencies.
+ */
+function vouches(compiled: CompiledModel, c: number, value: string): boolean {
+  if (compiled.vouchers[c] !== 1) return false;
+  const comparison = compiled.model.comparisons[c]!;
+  const frequency = compiled.frequencies[c];
+  const holders = frequency === undefined ? Number.POSITIVE_INFINITY : frequency(value) * comparison.termFrequencies!.total;
+  return vouchesForMove(comparison.attribute, comparison.kind, holders);
+}
+
 /** The weight of what the records say beyond their attributes: 0, or a veto (see pair-evidence.ts). */
 function recordWeight(a: PreparedRecord, b: PreparedRecord): number {
   return generationsConflict(a.generation, b.generation) ? VETO_WEIGHT : 0;
@@ -267,8 +282,8 @@ function levelWeight(compiled: CompiledModel, c: number, level: number, x: Featu
 
 /**
  * A pair's weight, summed attribute by attribute with the corrections for evidence that is not
- * independent: address parts that differ count once when a document agrees (a move, see
- * pair-evidence.ts), and in data with households what a household shares counts once when the
+ * independent: address parts that differ count once when a document, or a phone or email few
+ * records carry, agrees (a move, see pair-evidence.ts), and in data with households what a household shares counts once when the
  * first name or the birth date says another person (see households.ts).
  */
 class PairSum {
@@ -290,7 +305,8 @@ class PairSum {
     this.shared = 0;
     this.sharedMax = 0;
   }
-  add(c: number, level: number, x: number): void {
+  /** Adds comparison `c` at `level` weighing `x`; `vouches`: it agrees exactly on a value that vouches for a move. */
+  add(c: number, level: number, x: number, vouches: boolean): void {
     const compiled = this.compiled;
     if (x > 0 && compiled.household[c] === 1) {
       this.shared += x;
@@ -299,7 +315,7 @@ class PairSum {
       this.spread += x;
       if (x < this.strongest) this.strongest = x;
     } else this.w += x;
-    if (level === 0 && compiled.documents[c] === 1) this.vouched = true;
+    if (vouches) this.vouched = true;
   }
   total(levels: Uint8Array, offset: number): number {
     this.moved = this.vouched ? this.strongest - this.spread : 0;
@@ -339,7 +355,7 @@ export function pairWeight(compiled: CompiledModel, a: PreparedRecord, b: Prepar
   sum.start(compiled.prior + recordWeight(a, b));
   for (let c = 0; c < compiled.kinds.length; c++) {
     const level = levels[offset + c]!;
-    if (level !== NULL_LEVEL) sum.add(c, level, levelWeight(compiled, c, level, a.features[c]!, b.features[c]!));
+    if (level !== NULL_LEVEL) sum.add(c, level, levelWeight(compiled, c, level, a.features[c]!, b.features[c]!), level === 0 && vouches(compiled, c, a.features[c]!.v));
   }
   return sum.total(levels, offset);
 }
@@ -359,6 +375,8 @@ export function tableWeigher(compiled: CompiledModel, table: FeatureTable, recor
     return x;
   };
   const adjusted = compiled.frequencies.map((f) => f !== undefined);
+  // By feature number, -1 until worked out: whether exact agreement on it vouches for a move.
+  const vouching = new Int8Array(table.byId.length).fill(-1);
   const near = compiled.near;
   const sum = new PairSum(compiled);
   return (left, right, levels, offset) => {
@@ -367,6 +385,13 @@ export function tableWeigher(compiled: CompiledModel, table: FeatureTable, recor
       const level = levels[offset + c]!;
       if (level === NULL_LEVEL) continue;
       let x: number;
+      let vouched = false;
+      if (level === 0 && compiled.vouchers[c] === 1) {
+        const id = table.ids[left * table.width + c]!;
+        let v = vouching[id]!;
+        if (v < 0) vouching[id] = v = vouches(compiled, c, table.byId[id]!.v) ? 1 : 0;
+        vouched = v === 1;
+      }
       if (!adjusted[c]) x = compiled.weights[c]![level]!;
       else if (level !== 0) {
         x = compiled.weights[c]![level]!;
@@ -382,7 +407,7 @@ export function tableWeigher(compiled: CompiledModel, table: FeatureTable, recor
         x = exact[id]!;
         if (x !== x) exact[id] = x = exactWeight(compiled, c, table.byId[id]!.v);
       }
-      sum.add(c, level, x);
+      sum.add(c, level, x, vouched);
     }
     return sum.total(levels, offset);
   };
@@ -418,7 +443,7 @@ export interface PairScore {
   readonly attributes: readonly AttributeScore[];
   /**
    * Corrections beyond the attributes' weights, included in `weight`: generations that differ,
-   * a move counted once because a document agrees, a household's shared attributes counted once.
+   * a move counted once because a document, phone or email agrees, a household's shared attributes counted once.
    */
   readonly evidence: readonly { readonly reason: string; readonly weight: number }[];
 }
@@ -440,9 +465,9 @@ export function scorePrepared(model: Model, a: PreparedRecord, b: PreparedRecord
   if (extra !== 0) evidence.push({ reason: 'generations differ (Sr and Jr, II and III)', weight: extra });
   const sum = new PairSum(compiled);
   sum.start(compiled.prior + extra);
-  attributes.forEach((x, c) => x.level !== null && sum.add(c, x.level, x.weight));
+  attributes.forEach((x, c) => x.level !== null && sum.add(c, x.level, x.weight, x.level === 0 && vouches(compiled, c, a.features[c]!.v)));
   const weight = sum.total(levels, 0);
-  if (sum.moved !== 0) evidence.push({ reason: 'a document agrees: the address parts that differ count once (a move)', weight: sum.moved });
+  if (sum.moved !== 0) evidence.push({ reason: 'a document, phone or email agrees: the address parts that differ count once (a move)', weight: sum.moved });
   if (sum.family !== 0) evidence.push({ reason: 'family members: what the household shares counts once', weight: sum.family });
   return { weight, probability: weightToProbability(weight), prior: compiled.prior, attributes, evidence };
 }
