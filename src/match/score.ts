@@ -1,5 +1,5 @@
 import { HOUSEHOLD_ATTRIBUTES, type ComparedAttribute, type MatchInput } from './attributes.ts';
-import { LEVELS, NEAR_LEVELS, compareFeatures } from './comparisons.ts';
+import { LEVELS, NEAR_LEVELS, compareFeatures, surnameWithMiddleNames } from './comparisons.ts';
 import { generationsConflict } from './generation.ts';
 import { DATE_DIFFERS, NAME_DIFFERS } from './households.ts';
 import type { Model } from './model.ts';
@@ -16,6 +16,8 @@ export interface CompiledModel {
   readonly kinds: readonly ComparisonKind[];
   /** For first and last names, the index of the other one (to see swapped names); else -1. */
   readonly partners: readonly number[];
+  /** For the last name, the middle name's index (see `surnameWithMiddleNames`); else -1. */
+  readonly middles: readonly number[];
   /** log2(m/u) per comparison and level. */
   readonly weights: readonly Float64Array[];
   /** Per comparison: value → term frequency for the exact level, or undefined without one. */
@@ -47,6 +49,11 @@ export function namePartners(attributes: readonly ComparedAttribute[]): number[]
   return attributes.map((a) => (a === 'firstName' ? attributes.indexOf('lastName') : a === 'lastName' ? attributes.indexOf('firstName') : -1));
 }
 
+/** For the last name, the index of the middle name (see `surnameWithMiddleNames`); else -1. */
+export function nameMiddles(attributes: readonly ComparedAttribute[]): number[] {
+  return attributes.map((a) => (a === 'lastName' ? attributes.indexOf('middleName') : -1));
+}
+
 const cache = new WeakMap<Model, CompiledModel>();
 
 /**
@@ -72,6 +79,7 @@ export function compileModel(model: Model): CompiledModel {
     attributes,
     kinds: model.comparisons.map((c) => c.kind),
     partners: namePartners(attributes),
+    middles: nameMiddles(attributes),
     // Two different numbers of one identity document are two people (see pair-evidence.ts).
     weights: model.comparisons.map((c) => differentWeighsLeast(Float64Array.from(c.levels, (l, k) => (isDocument(c.kind) && k === c.levels.length - 1 ? VETO_WEIGHT : Math.log2(l.m / l.u))))),
     frequencies: model.comparisons.map((c) => {
@@ -111,7 +119,7 @@ export function prepareFor(model: Model, input: MatchInput, source: 0 | 1 = 0): 
 }
 
 /** Writes the agreement level of every comparison of a pair into `out` at `offset`. */
-export function compareRecords(compiled: Pick<CompiledModel, 'kinds' | 'partners'>, a: PreparedRecord, b: PreparedRecord, out: Uint8Array, offset: number): void {
+export function compareRecords(compiled: Pick<CompiledModel, 'kinds' | 'partners' | 'middles'>, a: PreparedRecord, b: PreparedRecord, out: Uint8Array, offset: number): void {
   const fa = a.features;
   const fb = b.features;
   for (let c = 0; c < compiled.kinds.length; c++) {
@@ -122,7 +130,9 @@ export function compareRecords(compiled: Pick<CompiledModel, 'kinds' | 'partners
       continue;
     }
     const p = compiled.partners[c]!;
-    out[offset + c] = p < 0 ? compareFeatures(compiled.kinds[c]!, x, y) : compareFeatures(compiled.kinds[c]!, x, y, fa[p], fb[p]);
+    const level = p < 0 ? compareFeatures(compiled.kinds[c]!, x, y) : compareFeatures(compiled.kinds[c]!, x, y, fa[p], fb[p]);
+    const mid = compiled.middles[c]!;
+    out[offset + c] = mid < 0 ? level : surnameWithMiddleNames(level, x, y, fa[mid], fb[mid]);
   }
 }
 
@@ -183,9 +193,10 @@ export interface FeatureTable {
  * run, not once per pair of records carrying them. First and last names swapped depend on the
  * records' other name as well; that check runs every time, before the remembered part.
  */
-export function memoComparer(compiled: Pick<CompiledModel, 'kinds' | 'partners'>, table: FeatureTable): (i: number, j: number, out: Uint8Array, offset: number) => void {
+export function memoComparer(compiled: Pick<CompiledModel, 'kinds' | 'partners' | 'middles'>, table: FeatureTable): (i: number, j: number, out: Uint8Array, offset: number) => void {
   const kinds = compiled.kinds;
   const partners = compiled.partners;
+  const middles = compiled.middles;
   const width = kinds.length;
   const { ids, byId } = table;
   // A memo far larger than the pairs it can hold only spreads them over more cache lines: four
@@ -225,16 +236,24 @@ export function memoComparer(compiled: Pick<CompiledModel, 'kinds' | 'partners'>
         }
       }
       const memo = memos[c];
-      if (memo === undefined) {
-        out[offset + c] = compareFeatures(kind, byId[ix]!, byId[iy]!);
-        continue;
+      let level: number;
+      if (memo === undefined) level = compareFeatures(kind, byId[ix]!, byId[iy]!);
+      else {
+        const lo = ix < iy ? ix : iy;
+        const hi = ix < iy ? iy : ix;
+        level = memo.get(lo, hi);
+        if (level < 0) {
+          level = compareFeatures(kind, byId[ix]!, byId[iy]!);
+          memo.set(lo, hi, level);
+        }
       }
-      const lo = ix < iy ? ix : iy;
-      const hi = ix < iy ? iy : ix;
-      let level = memo.get(lo, hi);
-      if (level < 0) {
-        level = compareFeatures(kind, byId[ix]!, byId[iy]!);
-        memo.set(lo, hi, level);
+      // A surname among the other record's middle names depends on more than the two surnames:
+      // checked after the remembered part, like swapped names before it.
+      const mid = middles[c]!;
+      if (mid >= 0 && level > 0) {
+        const ma = ids[oa + mid]!;
+        const mb = ids[ob + mid]!;
+        if (ma >= 0 || mb >= 0) level = surnameWithMiddleNames(level, byId[ix]!, byId[iy]!, ma < 0 ? undefined : byId[ma], mb < 0 ? undefined : byId[mb]);
       }
       out[offset + c] = level;
     }
