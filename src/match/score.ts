@@ -3,7 +3,7 @@ import { LEVELS, NEAR_LEVELS, compareFeatures, surnameWithMiddleNames } from './
 import { generationsConflict } from './generation.ts';
 import { DATE_DIFFERS, NAME_DIFFERS } from './households.ts';
 import type { Model } from './model.ts';
-import { ADDRESS_PARTS, CONTACT_POINTS, VETO_WEIGHT, documentExactWeight, isDocument, vouchesForMove } from './pair-evidence.ts';
+import { ADDRESS_PARTS, PERSONAL_NUMBERS, VETO_WEIGHT, documentExactWeight, isDocument, vouchesForMove } from './pair-evidence.ts';
 import { prepareRecord, type ComparisonKind, type Feature, type PreparedRecord } from './prepare-record.ts';
 
 /** Level code for "a value is missing on one side": the comparison contributes nothing. */
@@ -32,7 +32,7 @@ export interface CompiledModel {
   readonly addressParts: Uint8Array;
   /** Per comparison: 1 for identity documents (see pair-evidence.ts). */
   readonly documents: Uint8Array;
-  /** Per comparison: 1 when exact agreement can vouch for a move (documents, phones, emails; see pair-evidence.ts). */
+  /** Per comparison: 1 when exact agreement can vouch for a move (documents, phones; see pair-evidence.ts). */
   readonly vouchers: Uint8Array;
   /** Per comparison: 1 for what a household shares (see households.ts); all 0 unless the model says the data holds households. */
   readonly household: Uint8Array;
@@ -98,7 +98,7 @@ export function compileModel(model: Model): CompiledModel {
     lastName: attributes.indexOf('lastName'),
     birthday: attributes.indexOf('birthday'),
     documents: Uint8Array.from(model.comparisons, (c) => (isDocument(c.kind) ? 1 : 0)),
-    vouchers: Uint8Array.from(model.comparisons, (c) => (isDocument(c.kind) || CONTACT_POINTS.has(c.attribute) ? 1 : 0)),
+    vouchers: Uint8Array.from(model.comparisons, (c) => (isDocument(c.kind) || PERSONAL_NUMBERS.has(c.attribute) ? 1 : 0)),
   };
   cache.set(model, compiled);
   return compiled;
@@ -301,8 +301,8 @@ function levelWeight(compiled: CompiledModel, c: number, level: number, x: Featu
 
 /**
  * A pair's weight, summed attribute by attribute with the corrections for evidence that is not
- * independent: address parts that differ count once when a document, or a phone or email few
- * records carry, agrees (a move, see pair-evidence.ts), and in data with households what a household shares counts once when the
+ * independent: address parts that differ count once when a document, or a phone few records
+ * carry, agrees (a move, see pair-evidence.ts), and in data with households what a household shares counts once when the
  * first name or the birth date says another person (see households.ts).
  */
 class PairSum {
@@ -462,7 +462,7 @@ export interface PairScore {
   readonly attributes: readonly AttributeScore[];
   /**
    * Corrections beyond the attributes' weights, included in `weight`: generations that differ,
-   * a move counted once because a document, phone or email agrees, a household's shared attributes counted once.
+   * a move counted once because a document or a phone agrees, a household's shared attributes counted once.
    */
   readonly evidence: readonly { readonly reason: string; readonly weight: number }[];
 }
@@ -486,7 +486,7 @@ export function scorePrepared(model: Model, a: PreparedRecord, b: PreparedRecord
   sum.start(compiled.prior + extra);
   attributes.forEach((x, c) => x.level !== null && sum.add(c, x.level, x.weight, x.level === 0 && vouches(compiled, c, a.features[c]!.v)));
   const weight = sum.total(levels, 0);
-  if (sum.moved !== 0) evidence.push({ reason: 'a document, phone or email agrees: the address parts that differ count once (a move)', weight: sum.moved });
+  if (sum.moved !== 0) evidence.push({ reason: 'a document or a phone agrees: the address parts that differ count once (a move)', weight: sum.moved });
   if (sum.family !== 0) evidence.push({ reason: 'family members: what the household shares counts once', weight: sum.family });
   return { weight, probability: weightToProbability(weight), prior: compiled.prior, attributes, evidence };
 }
