@@ -91,6 +91,23 @@ describe('key transforms', () => {
     expect(partValue({ attribute: 'birthday', transform: 'year' }, a!.features[2])).not.toBe(partValue({ attribute: 'birthday', transform: 'year' }, b!.features[2]));
     expect(partValue({ attribute: 'lastName', transform: 'prefix' }, a!.features[1])).toBe('smi');
   });
+  it('nickname: a given name and its nicknames meet, with the surname, by the default rules', () => {
+    const nickname = (raw: string) => partValue({ attribute: 'firstName', transform: 'nickname' }, prepareRecord({ id: raw, values: { firstName: raw } }, ['firstName'], { dateOrder: 'mdy' }).features[0]);
+    expect(nickname('Peggie')).toBe('margaret');
+    expect(nickname('MARGARET')).toBe(nickname('Peggy'));
+    expect(nickname('Zorro')).toBeUndefined();
+    // Peggie Charney and Margaret Charney share no sound code and no prefix of either name.
+    const model = train(
+      [
+        { id: 'a', values: { fullName: 'Charney, Peggie', city: 'berlin' } },
+        { id: 'b', values: { fullName: 'Margaret Charney', city: 'paris' } },
+        ...records(40),
+      ],
+      { now: new Date('2026-01-01T00:00:00Z') },
+    );
+    const [a, b] = [blockingKeys(model, { id: 'a', values: { fullName: 'Charney, Peggie' } }), blockingKeys(model, { id: 'b', values: { fullName: 'Margaret Charney' } })];
+    expect(a.filter((k) => b.includes(k))).toHaveLength(1);
+  });
   it('last7: a phone with and without its country and area code meets', () => {
     const phone = (raw: string) => partValue({ attribute: 'phone', transform: 'last7' }, prepareRecord({ id: raw, values: { phone: raw } }, ['phone'], { dateOrder: 'mdy' }).features[0]);
     expect(phone('+7 (4812) 85-62-34')).toBe(phone('481-285-6234'));

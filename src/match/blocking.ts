@@ -43,7 +43,8 @@ export function blockingKeys(model: Model, record: MatchInput): string[] {
  * (a typo in a name, a wrong birth date, a moved address) would hide from the others, while
  * keeping blocks small. Names are blocked on their Double Metaphone codes so that spelling
  * variants meet, and on their first three letters so that a typo the codes hear (Bauer, Bquer)
- * still meets; dates also on month and day so that a mistyped year meets.
+ * still meets; a given name also on its nickname group, with the surname, so that Peggie meets
+ * Margaret; dates also on month and day so that a mistyped year meets.
  */
 export function defaultBlockingRules(attributes: readonly ComparedAttribute[]): BlockingRule[] {
   const has = (a: ComparedAttribute): boolean => attributes.includes(a);
@@ -55,6 +56,8 @@ export function defaultBlockingRules(attributes: readonly ComparedAttribute[]): 
     rules.push({ parts: [{ attribute: 'firstName', transform: 'phonetic' }, { attribute: 'lastName', transform: 'phonetic' }], unordered: true });
   }
   rule(['firstName', 'prefix'], ['lastName', 'prefix']);
+  // Nicknames share neither sound nor letters with the name (Peggie and Margaret, Bob and Robert).
+  rule(['firstName', 'nickname'], ['lastName', 'exact']);
   rule(['birthday', 'exact']);
   rule(['lastName', 'phonetic'], ['birthday', 'year']);
   rule(['firstName', 'phonetic'], ['birthday', 'year']);

@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { parseAttribute, type ComparedAttribute, type MatchInput } from './attributes.ts';
 import { LEVELS, compareFeatures } from './comparisons.ts';
 import { parseDate } from './normalise.ts';
+import { openSession } from './match-session.ts';
 import { kindOf, prepareRecord } from './prepare-record.ts';
+import { compareRecords } from './score.ts';
 
 const ATTRS: ComparedAttribute[] = ['firstName', 'lastName', 'birthday', 'postalCode', 'email', 'phone', 'streetNumber', 'address', 'city', 'gender'];
 
@@ -58,6 +60,33 @@ describe('name comparison', () => {
   it('splits a full name when first and last are not given', () => {
     expect(level('lastName', { fullName: 'Smith, Robert' }, { lastName: 'smith' })).toBe('exact');
     expect(level('firstName', { fullName: 'Robert J Smith' }, { firstName: 'Bob' })).toMatch(/^nickname/);
+  });
+});
+
+describe('surnames and middle names', () => {
+  it("take a surname that is the other record's middle name for a shared word, not another name", () => {
+    // A married name added: "Susan Meyer Thomas" splits into first Susan, middle Meyer, last Thomas.
+    const data: MatchInput[] = [
+      { id: 'a', values: { fullName: 'Susan Meyer' } },
+      { id: 'b', values: { fullName: 'Susan Meyer Thomas' } },
+      { id: 'c', values: { fullName: 'Susan Anne Thomas' } },
+      { id: 'd', values: { fullName: 'Meyer, Susan' } },
+    ];
+    const session = openSession(data, { dateOrder: 'mdy', rules: () => [{ parts: [{ attribute: 'firstName', transform: 'exact' }] }], maxBlockSize: 100 });
+    const last = session.attributes.indexOf('lastName');
+    const width = session.attributes.length;
+    const label = (i: number, j: number): string => {
+      const direct = new Uint8Array(width);
+      const remembered = new Uint8Array(width);
+      compareRecords(session, session.records[i]!, session.records[j]!, direct, 0);
+      session.compare(i, j, remembered, 0);
+      expect(remembered[last]).toBe(direct[last]);
+      return LEVELS.name[direct[last]!]!;
+    };
+    expect(label(0, 1)).toBe('nickname, same sound or shared word');
+    expect(label(1, 3)).toBe('nickname, same sound or shared word');
+    expect(label(0, 2)).toBe('different');
+    expect(label(1, 2)).toBe('exact');
   });
 });
 

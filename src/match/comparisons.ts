@@ -140,6 +140,24 @@ function nameLevel(a: Feature, b: Feature, partnerA: Feature | undefined, partne
   return 6;
 }
 
+/** The name level that a word two names share gives ("nickname, same sound or shared word"). */
+const SHARED_WORD = 3;
+
+/**
+ * The level of two surnames `a` and `b` given the records' middle names: a surname that is a
+ * word of the other record's middle name agrees at least as a shared word does. A full name
+ * splits its last word off as the surname, so "Susan Meyer Thomas" (a married name added, or a
+ * compound surname such as Garcia Lopez) has Meyer as a middle name, and "Susan Meyer" has it as
+ * her surname: compared alone, the two surnames differ. `level` is the surnames' level on their
+ * own; a middle name only ever raises it, up to the shared-word level.
+ */
+export function surnameWithMiddleNames(level: number, a: Feature, b: Feature, middleA: Feature | undefined, middleB: Feature | undefined): number {
+  if (level <= SHARED_WORD) return level;
+  if (middleB !== undefined && shareWord(a.tokens!, middleB.tokens!, 3)) return SHARED_WORD;
+  if (middleA !== undefined && shareWord(b.tokens!, middleA.tokens!, 3)) return SHARED_WORD;
+  return level;
+}
+
 /** Whether two date parts, written as numbers (day 2, day 23), are at most one typo apart. */
 function partsWithinOneEdit(a: number, b: number): boolean {
   return a === b || withinOneEdit(String(a), String(b));

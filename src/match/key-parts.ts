@@ -1,5 +1,6 @@
 import type { ComparedAttribute } from './attributes.ts';
 import { describeRule, type BlockingKeyPart, type BlockingRule } from './model.ts';
+import { nicknameKey } from './nicknames.ts';
 import { NumberingScratch, combineColumns, numberPairs } from './number-tuples.ts';
 import type { Feature, PreparedRecord } from './prepare-record.ts';
 import type { FeatureTable } from './score.ts';
@@ -26,6 +27,8 @@ export function partValue(part: BlockingKeyPart, f: Feature | undefined): string
       return f.date === undefined || f.date.m === 0 || f.date.d === 0 ? undefined : `${f.date.m}-${f.date.d}`;
     case 'last7':
       return f.v.length < 7 ? undefined : f.v.slice(-7);
+    case 'nickname':
+      return nicknameKey(f.tokens?.[0] ?? f.v);
     default: {
       const never: never = part.transform;
       throw new Error(`unknown blocking transform ${String(never)}`);

@@ -6,7 +6,7 @@ import type { BlockingRule } from './model.ts';
 import type { DateOrder } from './normalise.ts';
 import { TF_MAX_VALUES } from './model.ts';
 import { comparedAttributes, featureCache, kindOf, prepareRecord, type ComparisonKind, type Feature, type PreparedRecord } from './prepare-record.ts';
-import { memoComparer, namePartners, remembersLevels, type FeatureTable } from './score.ts';
+import { memoComparer, nameMiddles, namePartners, remembersLevels, type FeatureTable } from './score.ts';
 
 /** Records to dedupe (one list) or to link (two lists). */
 export type MatchData = readonly MatchInput[] | { readonly left: readonly MatchInput[]; readonly right: readonly MatchInput[] };
@@ -20,6 +20,8 @@ export interface MatchSession {
   readonly attributes: readonly ComparedAttribute[];
   readonly kinds: readonly ComparisonKind[];
   readonly partners: readonly number[];
+  /** For the last name, the middle name's index (see `nameMiddles`); else -1. */
+  readonly middles: readonly number[];
   readonly records: readonly PreparedRecord[];
   readonly rules: readonly BlockingRule[];
   readonly candidates: Candidates;
@@ -236,11 +238,12 @@ export function openSession(data: MatchData, options: SessionOptions): MatchSess
   t = clock();
   const kinds = attributes.map(kindOf);
   const partners = namePartners(attributes);
+  const middles = nameMiddles(attributes);
   const width = attributes.length;
   const levels = new Uint8Array(candidates.count * width);
-  const compare = memoComparer({ kinds, partners }, table);
+  const compare = memoComparer({ kinds, partners, middles }, table);
   const touch = kinds.flatMap((kind, c) => (remembersLevels(kind) ? [] : [c]));
   compareAll(candidates, table, touch, compare, levels);
   const seconds = { prepare, block, compare: clock() - t };
-  return { link, attributes, kinds, partners, records, rules, candidates, levels, keyParts, table, compare, seconds };
+  return { link, attributes, kinds, partners, middles, records, rules, candidates, levels, keyParts, table, compare, seconds };
 }

@@ -39,11 +39,12 @@ export interface ComparisonModel {
 /**
  * How a blocking key is derived from an attribute's normalised value: the value itself, its
  * Double Metaphone code (names), its first character, its first three characters (`prefix`,
- * without spaces), a date's year, a date's month and day (`monthDay`: finds a mistyped year), or
- * the last seven characters (`last7`: a phone's subscriber number, with or without its prefixes).
+ * without spaces), a date's year, a date's month and day (`monthDay`: finds a mistyped year), the
+ * last seven characters (`last7`: a phone's subscriber number, with or without its prefixes), or
+ * a given name's nickname group (`nickname`: Peggie and Margaret; names in no group have none).
  */
-export type BlockingTransform = 'exact' | 'phonetic' | 'initial' | 'prefix' | 'year' | 'monthDay' | 'last7';
-export const BLOCKING_TRANSFORMS: readonly BlockingTransform[] = ['exact', 'phonetic', 'initial', 'prefix', 'year', 'monthDay', 'last7'];
+export type BlockingTransform = 'exact' | 'phonetic' | 'initial' | 'prefix' | 'year' | 'monthDay' | 'last7' | 'nickname';
+export const BLOCKING_TRANSFORMS: readonly BlockingTransform[] = ['exact', 'phonetic', 'initial', 'prefix', 'year', 'monthDay', 'last7', 'nickname'];
 
 export interface BlockingKeyPart {
   readonly attribute: ComparedAttribute;

@@ -133,6 +133,19 @@ export function areNicknames(a: string, b: string): boolean {
 }
 
 /**
+ * The name that stands for `name`'s nickname group in a blocking key: the group's first (full)
+ * name, Margaret for Peggie, Peggy and Margaret alike; undefined for a name in no group. A name
+ * in several groups ("al": Albert, Alfred, Alan) keys on the first of them; it still meets the
+ * others through the rules on spelling and sound.
+ */
+export function nicknameKey(name: string): string | undefined {
+  const g = groupsByName.get(name)?.[0];
+  return g === undefined ? undefined : canonicalOf[g];
+}
+
+const canonicalOf: readonly string[] = GROUPS.map((group) => group.slice(0, group.indexOf(' ')));
+
+/**
  * Whether `initial` (one letter) is the initial of a name equivalent to `name`: "B" fits Robert
  * through Bob, "P" fits Margaret through Peggy. An initial is often all a form kept of the name
  * a person goes by.

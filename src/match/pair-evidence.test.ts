@@ -52,6 +52,33 @@ function households(): MatchInput[] {
   return out;
 }
 
+/**
+ * 300 people with an address (street, city, postcode, state), a phone of their own and an email
+ * made of their name; every third entered twice, the copy with a typo in the surname. The last 20
+ * share an office phone.
+ */
+function withPhones(): MatchInput[] {
+  const { rand, word, date } = generator(5);
+  const out: MatchInput[] = [];
+  for (let i = 0; i < 300; i++) {
+    const town = rand(3);
+    const values = {
+      firstName: word(2),
+      lastName: word(3),
+      birthday: date(),
+      street: `${1 + rand(900)} ${word(2)} street`,
+      city: ['berlin', 'hamburg', 'koeln'][town]!,
+      postalCode: String(10000 + town * 20000 + rand(900)),
+      state: ['be', 'hh', 'nw'][town]!,
+      phone: i >= 280 ? '0301234567' : `030${1000000 + i}`,
+    };
+    Object.assign(values, { email: `${values.firstName}.${values.lastName}@example.org` });
+    out.push({ id: `p${i}-0`, values });
+    if (i % 3 === 0) out.push({ id: `p${i}-1`, values: { ...values, lastName: `${values.lastName}x` } });
+  }
+  return out;
+}
+
 describe('generations', () => {
   it('reads Sr, Senior, Jr, Junior and roman numerals at the end of a name, never a name alone', () => {
     expect(generationOf({ lastName: 'Smith Sr' })).toBe(1);
@@ -90,6 +117,29 @@ describe('identity documents', () => {
     expect(score.attributes.find((x) => x.attribute === 'id:passport')!.weight).toBe(VETO_WEIGHT);
     const typo: MatchInput = { id: 'z', values: { ...a.values, 'id:passport': `${a.values['id:passport']!.slice(0, -1)}9` } };
     expect(scorePair(model, a, typo).probability).toBeGreaterThan(0.5);
+  });
+});
+
+describe('a move', () => {
+  it('counts once when a phone only that person uses agrees, not when an office phone or a name-made email does', () => {
+    const records = withPhones();
+    const model = train(records, { now: NOW });
+    const moved = (r: MatchInput): MatchInput => ({
+      id: `${r.id}-moved`,
+      values: { firstName: r.values.firstName, lastName: r.values.lastName, street: '8321 duke street', city: 'muenchen', postalCode: '80331', state: 'by', phone: r.values.phone },
+    });
+    const own = records.find((r) => r.id === 'p1-0')!;
+    const score = scorePair(model, own, moved(own));
+    expect(score.probability).toBeGreaterThan(0.5);
+    expect(score.evidence.map((e) => e.reason)).toEqual([expect.stringContaining('(a move)')]);
+    const office = records.find((r) => r.id === 'p290-0')!;
+    const shared = scorePair(model, office, moved(office));
+    expect(shared.evidence).toEqual([]);
+    expect(shared.weight).toBeLessThan(score.weight);
+    // firstname.lastname@ is what a namesake's address looks like too: it says the names again.
+    const mailed = moved(own);
+    const byEmail = scorePair(model, own, { ...mailed, values: { ...mailed.values, phone: undefined, email: own.values.email } });
+    expect(byEmail.evidence).toEqual([]);
   });
 });
 

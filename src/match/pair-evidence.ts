@@ -46,10 +46,31 @@ export function documentExactWeight(termFrequencyWeight: number, holders: number
 /**
  * The parts of one postal address. They are not independent evidence: a person who moved
  * disagrees on the street, town, postcode and state together. Summed one by one, a move
- * outweighed a shared identity document, and kept apart records that the document joins. When a
- * document agrees exactly, the address parts that disagree count once (the strongest
- * disagreement). Without one they still count one by one: in data where people do not move
- * (FEBRL), each differing part is evidence of two people, and counting them once let namesakes
- * at different addresses match.
+ * outweighed a shared identity document, and kept apart records that the document joins. When
+ * something that does not change with the address agrees exactly (see `vouchesForMove`), the
+ * address parts that disagree count once (the strongest disagreement). Without it they still
+ * count one by one: in data where people do not move (FEBRL), each differing part is evidence of
+ * two people, and counting them once let namesakes at different addresses match.
  */
 export const ADDRESS_PARTS: ReadonlySet<string> = new Set(['streetNumber', 'street', 'address', 'city', 'postalCode', 'state', 'country']);
+
+/**
+ * Numbers a person keeps when they move and that are not made from their name: a phone (a
+ * mobile). An email is not one of them: its user name is often the person's name
+ * (jerry.williams@, tmoore@), so two namesakes at one mail provider share it far more often than
+ * its frequency says, and that agreement is the names' agreement once more. On 100,000 generated
+ * people, whose emails are made so, letting emails vouch joined 83 pairs of namesakes at two
+ * addresses (F1 0.9875 → 0.9872).
+ */
+export const PERSONAL_NUMBERS: ReadonlySet<string> = new Set(['phone']);
+
+/**
+ * Whether exact agreement on comparison `attribute` (of `kind`), on a value `holders` records
+ * carry, vouches that two records are one person who moved, so that their address parts count
+ * once: an identity document always; a phone when few records carry it (at most
+ * `DECISIVE_MAX_HOLDERS`), so that it is someone's own, not an office's switchboard that many
+ * people use. Two namesakes at two addresses share no number of their own.
+ */
+export function vouchesForMove(attribute: string, kind: ComparisonKind, holders: number): boolean {
+  return isDocument(kind) || (PERSONAL_NUMBERS.has(attribute) && holders <= DECISIVE_MAX_HOLDERS);
+}

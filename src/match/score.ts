@@ -1,9 +1,9 @@
 import { HOUSEHOLD_ATTRIBUTES, type ComparedAttribute, type MatchInput } from './attributes.ts';
-import { LEVELS, NEAR_LEVELS, compareFeatures } from './comparisons.ts';
+import { LEVELS, NEAR_LEVELS, compareFeatures, surnameWithMiddleNames } from './comparisons.ts';
 import { generationsConflict } from './generation.ts';
 import { DATE_DIFFERS, NAME_DIFFERS } from './households.ts';
 import type { Model } from './model.ts';
-import { ADDRESS_PARTS, VETO_WEIGHT, documentExactWeight, isDocument } from './pair-evidence.ts';
+import { ADDRESS_PARTS, PERSONAL_NUMBERS, VETO_WEIGHT, documentExactWeight, isDocument, vouchesForMove } from './pair-evidence.ts';
 import { prepareRecord, type ComparisonKind, type Feature, type PreparedRecord } from './prepare-record.ts';
 
 /** Level code for "a value is missing on one side": the comparison contributes nothing. */
@@ -16,6 +16,8 @@ export interface CompiledModel {
   readonly kinds: readonly ComparisonKind[];
   /** For first and last names, the index of the other one (to see swapped names); else -1. */
   readonly partners: readonly number[];
+  /** For the last name, the middle name's index (see `surnameWithMiddleNames`); else -1. */
+  readonly middles: readonly number[];
   /** log2(m/u) per comparison and level. */
   readonly weights: readonly Float64Array[];
   /** Per comparison: value → term frequency for the exact level, or undefined without one. */
@@ -30,6 +32,8 @@ export interface CompiledModel {
   readonly addressParts: Uint8Array;
   /** Per comparison: 1 for identity documents (see pair-evidence.ts). */
   readonly documents: Uint8Array;
+  /** Per comparison: 1 when exact agreement can vouch for a move (documents, phones; see pair-evidence.ts). */
+  readonly vouchers: Uint8Array;
   /** Per comparison: 1 for what a household shares (see households.ts); all 0 unless the model says the data holds households. */
   readonly household: Uint8Array;
   /** Whether the model says the data holds households. */
@@ -43,6 +47,11 @@ export interface CompiledModel {
 /** For first and last names, the index of the other one (to see swapped names); else -1. */
 export function namePartners(attributes: readonly ComparedAttribute[]): number[] {
   return attributes.map((a) => (a === 'firstName' ? attributes.indexOf('lastName') : a === 'lastName' ? attributes.indexOf('firstName') : -1));
+}
+
+/** For the last name, the index of the middle name (see `surnameWithMiddleNames`); else -1. */
+export function nameMiddles(attributes: readonly ComparedAttribute[]): number[] {
+  return attributes.map((a) => (a === 'lastName' ? attributes.indexOf('middleName') : -1));
 }
 
 const cache = new WeakMap<Model, CompiledModel>();
@@ -70,6 +79,7 @@ export function compileModel(model: Model): CompiledModel {
     attributes,
     kinds: model.comparisons.map((c) => c.kind),
     partners: namePartners(attributes),
+    middles: nameMiddles(attributes),
     // Two different numbers of one identity document are two people (see pair-evidence.ts).
     weights: model.comparisons.map((c) => differentWeighsLeast(Float64Array.from(c.levels, (l, k) => (isDocument(c.kind) && k === c.levels.length - 1 ? VETO_WEIGHT : Math.log2(l.m / l.u))))),
     frequencies: model.comparisons.map((c) => {
@@ -88,6 +98,7 @@ export function compileModel(model: Model): CompiledModel {
     lastName: attributes.indexOf('lastName'),
     birthday: attributes.indexOf('birthday'),
     documents: Uint8Array.from(model.comparisons, (c) => (isDocument(c.kind) ? 1 : 0)),
+    vouchers: Uint8Array.from(model.comparisons, (c) => (isDocument(c.kind) || PERSONAL_NUMBERS.has(c.attribute) ? 1 : 0)),
   };
   cache.set(model, compiled);
   return compiled;
@@ -108,7 +119,7 @@ export function prepareFor(model: Model, input: MatchInput, source: 0 | 1 = 0): 
 }
 
 /** Writes the agreement level of every comparison of a pair into `out` at `offset`. */
-export function compareRecords(compiled: Pick<CompiledModel, 'kinds' | 'partners'>, a: PreparedRecord, b: PreparedRecord, out: Uint8Array, offset: number): void {
+export function compareRecords(compiled: Pick<CompiledModel, 'kinds' | 'partners' | 'middles'>, a: PreparedRecord, b: PreparedRecord, out: Uint8Array, offset: number): void {
   const fa = a.features;
   const fb = b.features;
   for (let c = 0; c < compiled.kinds.length; c++) {
@@ -119,7 +130,9 @@ export function compareRecords(compiled: Pick<CompiledModel, 'kinds' | 'partners
       continue;
     }
     const p = compiled.partners[c]!;
-    out[offset + c] = p < 0 ? compareFeatures(compiled.kinds[c]!, x, y) : compareFeatures(compiled.kinds[c]!, x, y, fa[p], fb[p]);
+    const level = p < 0 ? compareFeatures(compiled.kinds[c]!, x, y) : compareFeatures(compiled.kinds[c]!, x, y, fa[p], fb[p]);
+    const mid = compiled.middles[c]!;
+    out[offset + c] = mid < 0 ? level : surnameWithMiddleNames(level, x, y, fa[mid], fb[mid]);
   }
 }
 
@@ -185,9 +198,10 @@ export interface FeatureTable {
  * run, not once per pair of records carrying them. First and last names swapped depend on the
  * records' other name as well; that check runs every time, before the remembered part.
  */
-export function memoComparer(compiled: Pick<CompiledModel, 'kinds' | 'partners'>, table: FeatureTable): (i: number, j: number, out: Uint8Array, offset: number) => void {
+export function memoComparer(compiled: Pick<CompiledModel, 'kinds' | 'partners' | 'middles'>, table: FeatureTable): (i: number, j: number, out: Uint8Array, offset: number) => void {
   const kinds = compiled.kinds;
   const partners = compiled.partners;
+  const middles = compiled.middles;
   const width = kinds.length;
   const { ids, byId } = table;
   // A memo far larger than the pairs it can hold only spreads them over more cache lines: four
@@ -227,16 +241,24 @@ export function memoComparer(compiled: Pick<CompiledModel, 'kinds' | 'partners'>
         }
       }
       const memo = memos[c];
-      if (memo === undefined) {
-        out[offset + c] = compareFeatures(kind, byId[ix]!, byId[iy]!);
-        continue;
+      let level: number;
+      if (memo === undefined) level = compareFeatures(kind, byId[ix]!, byId[iy]!);
+      else {
+        const lo = ix < iy ? ix : iy;
+        const hi = ix < iy ? iy : ix;
+        level = memo.get(lo, hi);
+        if (level < 0) {
+          level = compareFeatures(kind, byId[ix]!, byId[iy]!);
+          memo.set(lo, hi, level);
+        }
       }
-      const lo = ix < iy ? ix : iy;
-      const hi = ix < iy ? iy : ix;
-      let level = memo.get(lo, hi);
-      if (level < 0) {
-        level = compareFeatures(kind, byId[ix]!, byId[iy]!);
-        memo.set(lo, hi, level);
+      // A surname among the other record's middle names depends on more than the two surnames:
+      // checked after the remembered part, like swapped names before it.
+      const mid = middles[c]!;
+      if (mid >= 0 && level > 0) {
+        const ma = ids[oa + mid]!;
+        const mb = ids[ob + mid]!;
+        if (ma >= 0 || mb >= 0) level = surnameWithMiddleNames(level, byId[ix]!, byId[iy]!, ma < 0 ? undefined : byId[ma], mb < 0 ? undefined : byId[mb]);
       }
       out[offset + c] = level;
     }
@@ -256,6 +278,18 @@ function exactWeight(compiled: CompiledModel, c: number, value: string): number 
   return isDocument(comparison.kind) ? documentExactWeight(weight, frequency(value) * comparison.termFrequencies!.total) : weight;
 }
 
+/**
+ * Whether exact agreement of comparison `c` on `value` vouches for a move (see
+ * `vouchesForMove`): how many records carry the value comes from the term frequencies.
+ */
+function vouches(compiled: CompiledModel, c: number, value: string): boolean {
+  if (compiled.vouchers[c] !== 1) return false;
+  const comparison = compiled.model.comparisons[c]!;
+  const frequency = compiled.frequencies[c];
+  const holders = frequency === undefined ? Number.POSITIVE_INFINITY : frequency(value) * comparison.termFrequencies!.total;
+  return vouchesForMove(comparison.attribute, comparison.kind, holders);
+}
+
 /** The weight of what the records say beyond their attributes: 0, or a veto (see pair-evidence.ts). */
 function recordWeight(a: PreparedRecord, b: PreparedRecord): number {
   return generationsConflict(a.generation, b.generation) ? VETO_WEIGHT : 0;
@@ -272,8 +306,8 @@ function levelWeight(compiled: CompiledModel, c: number, level: number, x: Featu
 
 /**
  * A pair's weight, summed attribute by attribute with the corrections for evidence that is not
- * independent: address parts that differ count once when a document agrees (a move, see
- * pair-evidence.ts), and in data with households what a household shares counts once when the
+ * independent: address parts that differ count once when a document, or a phone few records
+ * carry, agrees (a move, see pair-evidence.ts), and in data with households what a household shares counts once when the
  * first name or the birth date says another person (see households.ts).
  */
 class PairSum {
@@ -295,7 +329,8 @@ class PairSum {
     this.shared = 0;
     this.sharedMax = 0;
   }
-  add(c: number, level: number, x: number): void {
+  /** Adds comparison `c` at `level` weighing `x`; `vouches`: it agrees exactly on a value that vouches for a move. */
+  add(c: number, level: number, x: number, vouches: boolean): void {
     const compiled = this.compiled;
     if (x > 0 && compiled.household[c] === 1) {
       this.shared += x;
@@ -304,7 +339,7 @@ class PairSum {
       this.spread += x;
       if (x < this.strongest) this.strongest = x;
     } else this.w += x;
-    if (level === 0 && compiled.documents[c] === 1) this.vouched = true;
+    if (vouches) this.vouched = true;
   }
   total(levels: Uint8Array, offset: number): number {
     this.moved = this.vouched ? this.strongest - this.spread : 0;
@@ -344,7 +379,7 @@ export function pairWeight(compiled: CompiledModel, a: PreparedRecord, b: Prepar
   sum.start(compiled.prior + recordWeight(a, b));
   for (let c = 0; c < compiled.kinds.length; c++) {
     const level = levels[offset + c]!;
-    if (level !== NULL_LEVEL) sum.add(c, level, levelWeight(compiled, c, level, a.features[c]!, b.features[c]!));
+    if (level !== NULL_LEVEL) sum.add(c, level, levelWeight(compiled, c, level, a.features[c]!, b.features[c]!), level === 0 && vouches(compiled, c, a.features[c]!.v));
   }
   return sum.total(levels, offset);
 }
@@ -364,6 +399,8 @@ export function tableWeigher(compiled: CompiledModel, table: FeatureTable, recor
     return x;
   };
   const adjusted = compiled.frequencies.map((f) => f !== undefined);
+  // By feature number, -1 until worked out: whether exact agreement on it vouches for a move.
+  const vouching = new Int8Array(table.byId.length).fill(-1);
   const near = compiled.near;
   const sum = new PairSum(compiled);
   return (left, right, levels, offset) => {
@@ -372,6 +409,13 @@ export function tableWeigher(compiled: CompiledModel, table: FeatureTable, recor
       const level = levels[offset + c]!;
       if (level === NULL_LEVEL) continue;
       let x: number;
+      let vouched = false;
+      if (level === 0 && compiled.vouchers[c] === 1) {
+        const id = table.ids[left * table.width + c]!;
+        let v = vouching[id]!;
+        if (v < 0) vouching[id] = v = vouches(compiled, c, table.byId[id]!.v) ? 1 : 0;
+        vouched = v === 1;
+      }
       if (!adjusted[c]) x = compiled.weights[c]![level]!;
       else if (level !== 0) {
         x = compiled.weights[c]![level]!;
@@ -387,7 +431,7 @@ export function tableWeigher(compiled: CompiledModel, table: FeatureTable, recor
         x = exact[id]!;
         if (x !== x) exact[id] = x = exactWeight(compiled, c, table.byId[id]!.v);
       }
-      sum.add(c, level, x);
+      sum.add(c, level, x, vouched);
     }
     return sum.total(levels, offset);
   };
@@ -423,7 +467,7 @@ export interface PairScore {
   readonly attributes: readonly AttributeScore[];
   /**
    * Corrections beyond the attributes' weights, included in `weight`: generations that differ,
-   * a move counted once because a document agrees, a household's shared attributes counted once.
+   * a move counted once because a document or a phone agrees, a household's shared attributes counted once.
    */
   readonly evidence: readonly { readonly reason: string; readonly weight: number }[];
 }
@@ -445,9 +489,9 @@ export function scorePrepared(model: Model, a: PreparedRecord, b: PreparedRecord
   if (extra !== 0) evidence.push({ reason: 'generations differ (Sr and Jr, II and III)', weight: extra });
   const sum = new PairSum(compiled);
   sum.start(compiled.prior + extra);
-  attributes.forEach((x, c) => x.level !== null && sum.add(c, x.level, x.weight));
+  attributes.forEach((x, c) => x.level !== null && sum.add(c, x.level, x.weight, x.level === 0 && vouches(compiled, c, a.features[c]!.v)));
   const weight = sum.total(levels, 0);
-  if (sum.moved !== 0) evidence.push({ reason: 'a document agrees: the address parts that differ count once (a move)', weight: sum.moved });
+  if (sum.moved !== 0) evidence.push({ reason: 'a document or a phone agrees: the address parts that differ count once (a move)', weight: sum.moved });
   if (sum.family !== 0) evidence.push({ reason: 'family members: what the household shares counts once', weight: sum.family });
   return { weight, probability: weightToProbability(weight), prior: compiled.prior, attributes, evidence };
 }

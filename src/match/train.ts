@@ -1,7 +1,7 @@
 import { HOUSEHOLD_ATTRIBUTES, type ComparedAttribute } from './attributes.ts';
 import { defaultBlockingRules, ruleMasks } from './blocking.ts';
 import { findCandidates } from './candidate-pairs.ts';
-import { compareFeatures } from './comparisons.ts';
+import { compareFeatures, surnameWithMiddleNames } from './comparisons.ts';
 import { LEVELS } from './comparisons.ts';
 import { countPatterns, countPatternsByMask, expectationMaximisation, indexPatterns, type PatternIndex } from './em.ts';
 import { openSession, type MatchData, type MatchSession } from './match-session.ts';
@@ -307,6 +307,7 @@ function conditionalU(session: MatchSession, c: number, part: BlockingKeyPart, f
   const rand = createRandom(seed).next;
   const kind = session.kinds[c]!;
   const partner = session.partners[c]!;
+  const middle = session.middles[c]!;
   const counts = new Array<number>(LEVELS[kind].length).fill(0);
   for (let s = 0; s < CONDITIONAL_SAMPLES; s++) {
     const x = rand() * total;
@@ -327,7 +328,8 @@ function conditionalU(session: MatchSession, c: number, part: BlockingKeyPart, f
     }
     const fi = session.records[i]!.features;
     const fj = session.records[j]!.features;
-    counts[partner < 0 ? compareFeatures(kind, fi[c]!, fj[c]!) : compareFeatures(kind, fi[c]!, fj[c]!, fi[partner], fj[partner])]!++;
+    const level = partner < 0 ? compareFeatures(kind, fi[c]!, fj[c]!) : compareFeatures(kind, fi[c]!, fj[c]!, fi[partner], fj[partner]);
+    counts[middle < 0 ? level : surnameWithMiddleNames(level, fi[c]!, fj[c]!, fi[middle], fj[middle])]!++;
   }
   const seen = counts.reduce((a, b) => a + b, 0) + 0.5 * counts.length;
   return counts.map((n) => (n + 0.5) / seen);
