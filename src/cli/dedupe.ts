@@ -12,7 +12,19 @@ export function registerDedupe(program: Command): void {
       .description('find records of one CSV file that are the same person (probabilistic matching); writes id,cluster')
       .argument('<file>', 'CSV (or tab/semicolon separated) file with a header row'),
   ).action((file: string, opts: MatchFileOptions) => {
-    const { inputs, mapping } = loadRecords(file, opts);
-    runMatch('dedupe', inputs, [file], [mapping], opts);
+    // The file is read when matching starts and not kept here: the matcher lets the raw rows
+    // go once they are prepared (see MatchSource).
+    const mappings: string[] = [];
+    runMatch(
+      'dedupe',
+      () => {
+        const { inputs, mapping } = loadRecords(file, opts);
+        mappings.push(mapping);
+        return inputs;
+      },
+      [file],
+      mappings,
+      opts,
+    );
   });
 }

@@ -17,11 +17,22 @@ export function registerLink(program: Command): void {
       .option('--one-to-one', 'each record joins at most one record of the other file, strongest pairs first (the default)')
       .option('--no-one-to-one', 'let a record join several records of the other file (when a file holds duplicates)'),
   ).action((fileA: string, fileB: string, opts: MatchFileOptions) => {
-    const a = loadRecords(fileA, opts);
-    const b = loadRecords(fileB, opts);
-    const inA = new Set(a.inputs.map((r) => r.id));
-    const shared = b.inputs.find((r) => inA.has(r.id));
-    if (shared !== undefined) throw new CliError(`id "${shared.id}" is in both files; the output names records by id, so ids must differ across the files`);
-    runMatch('link', { left: a.inputs, right: b.inputs }, [fileA, fileB], [a.mapping, b.mapping], opts);
+    // The files are read when matching starts and not kept here (see MatchSource).
+    const mappings: string[] = [];
+    runMatch(
+      'link',
+      () => {
+        const a = loadRecords(fileA, opts);
+        const b = loadRecords(fileB, opts);
+        const inA = new Set(a.inputs.map((r) => r.id));
+        const shared = b.inputs.find((r) => inA.has(r.id));
+        if (shared !== undefined) throw new CliError(`id "${shared.id}" is in both files; the output names records by id, so ids must differ across the files`);
+        mappings.push(a.mapping, b.mapping);
+        return { left: a.inputs, right: b.inputs };
+      },
+      [fileA, fileB],
+      mappings,
+      opts,
+    );
   });
 }

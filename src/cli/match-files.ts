@@ -4,7 +4,7 @@ import { Option, type Command } from 'commander';
 import type { MatchInput } from '../match/attributes.ts';
 import { pairwiseScores, type PairwiseScores } from '../match/evaluate.ts';
 import { matchRecords, type MatchResult } from '../match/match-records.ts';
-import type { MatchData } from '../match/match-session.ts';
+import type { MatchSource } from '../match/match-session.ts';
 import { parseModel, type Model } from '../match/model.ts';
 import type { Labels } from '../match/train.ts';
 import { CliError } from './cli-error.ts';
@@ -100,8 +100,11 @@ function readModel(path: string): Model {
 
 const fmt = (n: number): string => n.toLocaleString('en-US');
 
-/** Trains (or loads) a model, matches, writes `id,cluster` and prints a summary on stderr. */
-export function runMatch(command: 'dedupe' | 'link', data: MatchData, files: readonly string[], mappings: readonly string[], opts: MatchFileOptions): MatchResult {
+/**
+ * Trains (or loads) a model, matches, writes `id,cluster` and prints a summary on stderr.
+ * `source` reads the files when matching starts (see `MatchSource`) and fills in `mappings`.
+ */
+export function runMatch(command: 'dedupe' | 'link', source: MatchSource, files: readonly string[], mappings: readonly string[], opts: MatchFileOptions): MatchResult {
   const started = performance.now();
   const threshold = parseThreshold(opts.threshold);
   const trainLabels = opts.trainLabels === undefined ? undefined : readLabels(opts.trainLabels);
@@ -109,7 +112,7 @@ export function runMatch(command: 'dedupe' | 'link', data: MatchData, files: rea
   const model = given !== undefined && threshold !== undefined ? parseModel({ ...given, threshold }) : given;
   let result: MatchResult;
   try {
-    result = matchRecords(data, {
+    result = matchRecords(source, {
       dateOrder: opts.dateOrder,
       ...(threshold === undefined ? {} : { threshold }),
       ...(trainLabels === undefined ? {} : { labels: trainLabels }),
@@ -117,6 +120,7 @@ export function runMatch(command: 'dedupe' | 'link', data: MatchData, files: rea
       ...(opts.oneToOne === undefined ? {} : { oneToOne: opts.oneToOne }),
     });
   } catch (err) {
+    if (err instanceof CliError) throw err;
     throw new CliError(err instanceof Error ? err.message : String(err));
   }
   const lines = ['id,cluster', ...result.records.map((r) => `${csvField(r.id)},${csvField(r.cluster)}`)];

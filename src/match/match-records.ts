@@ -1,7 +1,7 @@
 import { describeRule } from './model.ts';
 import { clusterPairs, linkOneToOne } from './cluster.ts';
 import { pairRelation } from './pair-relation.ts';
-import { openSession, type MatchData, type MatchSession } from './match-session.ts';
+import { openSession, type MatchSession, type MatchSource } from './match-session.ts';
 import type { Model } from './model.ts';
 import { compareRecords, compileModel, familyOfTwoGenerations, pairWeight, probabilityToWeight, tableWeigher } from './score.ts';
 import { TRAIN_DEFAULTS, openTrainingSession, trainSession, type TrainOptions } from './train.ts';
@@ -65,25 +65,30 @@ export interface MatchResult {
 /**
  * Deduplicates a list of records, or links two lists (`{left, right}`): prepares the records,
  * finds candidates by blocking, trains a model unless one is given, scores every candidate pair
- * and clusters those at or above the model's threshold.
+ * and clusters those at or above the model's threshold. The records may come from a function
+ * that reads them, so that the caller need not keep them (see `MatchSource`).
  */
-export function matchRecords(data: MatchData, options: MatchOptions = {}): MatchResult {
+export function matchRecords(source: MatchSource, options: MatchOptions = {}): MatchResult {
   const clock = (): number => performance.now() / 1000;
   options.onStage?.('prepare');
   const given = options.model;
-  if (given !== undefined && given.mode !== (Array.isArray(data) ? 'dedupe' : 'link')) {
-    throw new Error(`the model was trained to ${given.mode}, not to ${Array.isArray(data) ? 'dedupe' : 'link'}`);
-  }
+  const modeMismatch = (link: boolean): Error | undefined =>
+    given !== undefined && given.mode !== (link ? 'link' : 'dedupe') ? new Error(`the model was trained to ${given.mode}, not to ${link ? 'link' : 'dedupe'}`) : undefined;
+  // Records given as they are can be refused before they are prepared; a function's only after.
+  const early = typeof source === 'function' ? undefined : modeMismatch(!Array.isArray(source));
+  if (early !== undefined) throw early;
   const session: MatchSession =
     given === undefined
-      ? openTrainingSession(data, options)
-      : openSession(data, {
+      ? openTrainingSession(source, options)
+      : openSession(source, {
           attributes: given.comparisons.map((c) => c.attribute),
           dateOrder: given.dateOrder,
           rules: () => given.blocking,
           maxBlockSize: options.maxBlockSize ?? TRAIN_DEFAULTS.maxBlockSize,
           maxPairsPerRecord: options.maxPairsPerRecord ?? TRAIN_DEFAULTS.maxPairsPerRecord,
         });
+  const late = modeMismatch(session.link);
+  if (late !== undefined) throw late;
   let t = clock();
   options.onStage?.('train');
   const model = given ?? trainSession(session, options);

@@ -117,6 +117,22 @@ describe('model', () => {
     expect(result.clusters).toBeGreaterThanOrEqual(300 - 5);
   });
 
+  it('reads records from a function once, with the same result as the records given', () => {
+    let calls = 0;
+    const fromSource = matchRecords(() => {
+      calls++;
+      return records.map((r) => ({ id: r.id, values: { ...r.values } }));
+    });
+    expect(calls).toBe(1);
+    const given = matchRecords(records);
+    expect(fromSource.records).toEqual(given.records);
+    expect(fromSource.candidatePairs).toBe(given.candidatePairs);
+    // A model trained to deduplicate refuses a link, whether the records are given or read.
+    const twoFiles = { left: records.slice(0, 10), right: records.slice(10, 20) };
+    expect(() => matchRecords(twoFiles, { model: given.model })).toThrow(/trained to dedupe, not to link/);
+    expect(() => matchRecords(() => twoFiles, { model: given.model })).toThrow(/trained to dedupe, not to link/);
+  });
+
   it('learns what a person looks like from rules that households do not share', () => {
     // Blocked on address, phone or email alone, EM would take whole households for one person:
     // different given names and birth dates would look common among matches.

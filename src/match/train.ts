@@ -4,7 +4,7 @@ import { findCandidates } from './candidate-pairs.ts';
 import { compareFeatures, surnameWithMiddleNames } from './comparisons.ts';
 import { LEVELS } from './comparisons.ts';
 import { countPatterns, countPatternsByMask, expectationMaximisation, indexPatterns, type PatternIndex } from './em.ts';
-import { openSession, type MatchData, type MatchSession } from './match-session.ts';
+import { openSession, type MatchSession, type MatchSource } from './match-session.ts';
 import {
   MODEL_FORMAT,
   MODEL_FORMAT_VERSION,
@@ -53,7 +53,7 @@ export interface TrainOptions {
   /** Blocks with more records are skipped; default 500. */
   readonly maxBlockSize?: number;
   /**
-   * Pair budget of each blocking rule, per record (at least 250,000 pairs); default 2. Default
+   * Pair budget of each blocking rule, per record (at least 250,000 pairs); default 1. Default
    * rules over it are tightened, then any rule's largest blocks are skipped.
    */
   readonly maxPairsPerRecord?: number;
@@ -69,7 +69,7 @@ export const TRAIN_DEFAULTS = {
   seed: 1,
   deterministicRecall: 0.8,
   maxBlockSize: 500,
-  maxPairsPerRecord: 2,
+  maxPairsPerRecord: 1,
 };
 
 /** Record indexes of the first file and of the second (a dedupe compares the one file with itself). */
@@ -723,8 +723,8 @@ function refineLambda(session: MatchSession, draft: Model): number {
 }
 
 /** Opens a matching session for training with the options' attributes, rules and block size. */
-export function openTrainingSession(data: MatchData, options: TrainOptions = {}): MatchSession {
-  return openSession(data, {
+export function openTrainingSession(source: MatchSource, options: TrainOptions = {}): MatchSession {
+  return openSession(source, {
     ...(options.attributes === undefined ? {} : { attributes: options.attributes }),
     dateOrder: options.dateOrder ?? TRAIN_DEFAULTS.dateOrder,
     rules: (attributes) => options.blocking ?? defaultBlockingRules(attributes),
@@ -742,6 +742,6 @@ export function openTrainingSession(data: MatchData, options: TrainOptions = {})
  * non-matches; then a few EM steps over all candidate pairs refine m and λ together. With `labels`, m (and λ, given clusters) come from the known matches. Default
  * blocking rules are tightened to a pair budget on large inputs.
  */
-export function train(data: MatchData, options: TrainOptions = {}): Model {
-  return trainSession(openTrainingSession(data, options), options);
+export function train(source: MatchSource, options: TrainOptions = {}): Model {
+  return trainSession(openTrainingSession(source, options), options);
 }
