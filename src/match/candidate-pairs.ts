@@ -2,6 +2,7 @@ import type { ComparedAttribute } from './attributes.ts';
 import { KeyParts } from './key-parts.ts';
 import { describeRule, type BlockingRule } from './model.ts';
 import type { PreparedRecord } from './prepare-record.ts';
+import { int32s, uint32s, uint8s } from './typed-arena.ts';
 
 /** Candidate pairs as two parallel arrays of record indexes (left < right for a dedupe). */
 export interface Candidates {
@@ -62,19 +63,19 @@ export function findCandidates(
   const n = records.length;
   if (n > MAX_RECORDS) throw new Error(`blocking takes at most ${MAX_RECORDS} records, not ${n}`);
   const link = options.link;
-  const side = new Uint8Array(n);
+  const side = uint8s(n);
   for (let i = 0; i < n; i++) side[i] = records[i]!.source;
   const budget = options.maxPairsPerRecord === undefined ? Number.POSITIVE_INFINITY : options.maxPairsPerRecord * n;
   const parts = options.keyParts ?? new KeyParts(records, attributes);
   // Per-block scratch (a rule has at most n blocks), reused by every rule.
-  const sizeA = new Int32Array(n + 1);
-  const sizeB = new Int32Array(n + 1);
-  const skip = new Uint8Array(n);
+  const sizeA = int32s(n + 1);
+  const sizeB = int32s(n + 1);
+  const skip = uint8s(n);
   const blockIds: Int32Array[] = [];
   let oversizedBlocks = 0;
   let oversizedRecords = 0;
   // Pass 1: each rule's blocks, the blocks it skips, and each record's pairs as the left record.
-  const start = new Int32Array(n + 1);
+  const start = int32s(n + 1);
   rules.forEach((rule) => {
     const numbered = parts.blocks(rule);
     const ids = numbered.ids;
@@ -136,10 +137,11 @@ export function findCandidates(
   });
   for (let i = 0; i < n; i++) start[i + 1]! += start[i]!;
   // Pass 2: every pair, as its right record × 64 + rule, in its left record's share.
-  const keys = new Uint32Array(start[n]!);
-  const fill = start.slice(0, n);
+  const keys = uint32s(start[n]!);
+  const fill = int32s(n);
+  fill.set(start.subarray(0, n));
   const blockStart = sizeA;
-  const members = new Int32Array(n);
+  const members = int32s(n);
   rules.forEach((_, r) => {
     const ids = blockIds[r]!;
     const blocks = parts.blocks(rules[r]!).count;
@@ -175,9 +177,9 @@ export function findCandidates(
     sortRange(keys, lo, hi);
     for (let k = lo; k < hi; k++) if (k === lo || keys[k]! >>> 6 !== keys[k - 1]! >>> 6) count++;
   }
-  const left = new Int32Array(count);
-  const right = new Int32Array(count);
-  const masks = new Uint32Array(count);
+  const left = int32s(count);
+  const right = int32s(count);
+  const masks = uint32s(count);
   const contributed = new Array<number>(rules.length).fill(0);
   let p = 0;
   for (let i = 0; i < n; i++) {

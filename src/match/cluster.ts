@@ -1,4 +1,5 @@
 import { exclusiveLinks } from './exclusive-links.ts';
+import { int32s } from './typed-arena.ts';
 
 /**
  * Clustering of scored pairs into entities: pairs at or above the threshold are linked, strongest
@@ -56,7 +57,7 @@ export function clusterPairs(
   pairs: { readonly left: Int32Array; readonly right: Int32Array; readonly weight: Float64Array; readonly count: number },
   options: ClusterOptions,
 ): ClusterResult {
-  const parent = new Int32Array(count);
+  const parent = int32s(count);
   for (let i = 0; i < count; i++) parent[i] = i;
   const members = new Map<number, number[]>();
   const find = (x: number): number => {

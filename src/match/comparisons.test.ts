@@ -3,7 +3,7 @@ import { parseAttribute, type ComparedAttribute, type MatchInput } from './attri
 import { LEVELS, compareFeatures } from './comparisons.ts';
 import { parseDate } from './normalise.ts';
 import { openSession } from './match-session.ts';
-import { kindOf, prepareRecord } from './prepare-record.ts';
+import { kindOf, prepareRecord, wordSpans } from './prepare-record.ts';
 import { compareRecords } from './score.ts';
 
 const ATTRS: ComparedAttribute[] = ['firstName', 'lastName', 'birthday', 'postalCode', 'email', 'phone', 'streetNumber', 'address', 'city', 'gender'];
@@ -132,8 +132,21 @@ describe('other comparisons', () => {
     expect(level('email', { email: '"Bob Smith" <Bob@Work.com>' }, { email: 'bob@work.com' })).toBe('exact');
     expect(level('address', { address: '123 Main St' }, { address: '123 main street' })).toBe('exact');
     expect(level('address', { address: '123 Main Street' }, { address: '123 Mian Street' })).toBe('same house number and similar street');
+    expect(level('address', { address: '12 Main Street' }, { address: '123 Main Street' })).toBe('similar (shared words or Jaro-Winkler >= 0.85)');
+    expect(level('address', { address: '9 Oak Lane' }, { address: '14 Oak Lane' })).toBe('similar (shared words or Jaro-Winkler >= 0.85)');
+    expect(level('address', { address: '580 Spruce Court' }, { address: '166 Oak Drive' })).toBe('different');
     expect(level('city', { city: 'Las Vegas' }, { city: 'Las Vegsa' })).toMatch(/^typo/);
   });
+  it('splits words as split(" ") does, each with its hash and place', () => {
+    for (const v of ['12 main street', 'main', '', 'a  b', ' x ', 'flat 2 12b high st']) {
+      const spans = wordSpans(v);
+      const words: string[] = [];
+      for (let k = 0; k < spans.length; k += 3) words.push(v.slice(spans[k + 1], spans[k + 2]));
+      expect(words).toEqual(v.split(' '));
+    }
+    expect(wordSpans('oak lane')[0]).toBe(wordSpans('lane oak')[3]);
+  });
+
   it('reads the street line and postcode of an address written on one line', () => {
     expect(level('address', { address: '123 Main Street, Las Vegas NV 89132' }, { address: '123 Main St' })).toBe('exact');
     expect(level('address', { address: 'Chinatown Point, 133 New Bridge Road, 059413 Singapore' }, { address: '133 New Bridge Road, Chinatown Point' })).toBe('exact');

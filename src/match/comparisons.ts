@@ -77,29 +77,31 @@ function shareWord(a: readonly string[], b: readonly string[], minLength: number
 }
 
 /**
- * Words in common over words in all (Jaccard) of two tokenised features. Words are compared by
- * their hashes, and by their text only when the hashes agree: this runs for most address pairs,
- * which mostly share no word, and each token string read is a likely cache miss.
+ * Words in common over words in all (Jaccard) of two features with `words` (see `wordSpans`), as
+ * the words of `v.split(' ')` would give it. Words are compared by their hashes, and by their
+ * text only when the hashes agree: this runs for most address pairs, which mostly share no word.
  */
 function wordOverlap(a: Feature, b: Feature): number {
-  const ha = a.hashes;
-  const hb = b.hashes;
+  const wa = a.words!;
+  const wb = b.words!;
   let common = 0;
-  if (ha === undefined || hb === undefined) {
-    const ta = a.tokens!;
-    const tb = b.tokens!;
-    for (let i = 0; i < ta.length; i++) if (tb.includes(ta[i]!)) common++;
-    return common / (ta.length + tb.length - common);
-  }
-  for (let i = 0; i < ha.length; i++) {
-    for (let j = 0; j < hb.length; j++) {
-      if (ha[i] === hb[j] && a.tokens![i] === b.tokens![j]) {
+  for (let i = 0; i < wa.length; i += 3) {
+    for (let j = 0; j < wb.length; j += 3) {
+      if (wa[i] === wb[j] && sameSpan(a.v, wa[i + 1]!, wa[i + 2]!, b.v, wb[j + 1]!, wb[j + 2]!)) {
         common++;
         break;
       }
     }
   }
-  return common / (ha.length + hb.length - common);
+  const words = (wa.length + wb.length) / 3;
+  return common / (words - common);
+}
+
+/** Whether x[xs, xe) and y[ys, ye) are the same text. */
+function sameSpan(x: string, xs: number, xe: number, y: string, ys: number, ye: number): boolean {
+  if (xe - xs !== ye - ys) return false;
+  for (let i = 0; i < xe - xs; i++) if (x.charCodeAt(xs + i) !== y.charCodeAt(ys + i)) return false;
+  return true;
 }
 
 /** Records a spelling must be seen in, at least, to count as a name of its own rather than a typo. */
@@ -255,7 +257,8 @@ export function compareFeatures(kind: ComparisonKind, a: Feature, b: Feature, pa
     }
     case 'address': {
       if (a.v === b.v) return 0;
-      if (a.number !== undefined && a.number === b.number && jaroWinklerAtLeast(a.rest!, b.rest!, 0.9)) return 1;
+      const n = a.numberEnd!;
+      if (n > 0 && n === b.numberEnd && sameSpan(a.v, 0, n, b.v, 0, n) && jaroWinklerAtLeast(a.v.slice(n + 1), b.v.slice(n + 1), 0.9)) return 1;
       return wordOverlap(a, b) >= 0.5 || jaroWinklerAtLeast(a.v, b.v, 0.85) ? 2 : 3;
     }
     case 'city':

@@ -1,3 +1,4 @@
+import { int32s } from './typed-arena.ts';
 /**
  * Expectation–maximisation for the m probabilities of a Fellegi–Sunter model, with u fixed (it is
  * estimated from random pairs) and λ free. Pairs are compressed into distinct comparison patterns
@@ -168,7 +169,7 @@ const FACTOR_LIMIT = 12;
  * pairs sharing levels but not rarity are told apart at the cost of more patterns.
  */
 export function indexPatterns(levels: Uint8Array, comparisons: number, pairs: number, levelCounts: readonly number[], missing: number, factors?: Float32Array | Float64Array): PatternIndex {
-  const of = new Int32Array(pairs);
+  const of = int32s(pairs);
   const distinct: Uint8Array[] = [];
   const logFactors: number[] = [];
   const buckets = factors === undefined ? 1 : 2 * FACTOR_LIMIT * FACTOR_STEPS + 1;

@@ -4,6 +4,7 @@ import { nicknameKey } from './nicknames.ts';
 import { NumberingScratch, combineColumns, numberPairs } from './number-tuples.ts';
 import type { Feature, PreparedRecord } from './prepare-record.ts';
 import type { FeatureTable } from './score.ts';
+import { int32s } from './typed-arena.ts';
 
 /** The value of one key part for a feature (undefined when missing). */
 export function partValue(part: BlockingKeyPart, f: Feature | undefined): string | undefined {
@@ -71,7 +72,7 @@ export class KeyParts {
     if (known !== undefined) return known;
     const c = this.attributes.indexOf(part.attribute);
     const n = this.records.length;
-    const ids = new Int32Array(n).fill(-1);
+    const ids = int32s(n).fill(-1);
     const table = this.table;
     if (c >= 0 && table !== undefined) {
       // Feature numbers in, value numbers out: a typed array read per record, one dictionary
@@ -79,8 +80,8 @@ export class KeyParts {
       // memo is cleared by moving on to the next part).
       const stamp = ++this.stamp;
       if (!byId && this.memoStamp.length < table.byId.length) {
-        this.memoStamp = new Int32Array(table.byId.length);
-        this.memoValue = new Int32Array(table.byId.length);
+        this.memoStamp = int32s(table.byId.length);
+        this.memoValue = int32s(table.byId.length);
       }
       const memoStamp = this.memoStamp;
       const memoValue = this.memoValue;
@@ -155,7 +156,7 @@ export class KeyParts {
     const columns = rule.parts.map((p) => this.of(p, rule.unordered === true));
     if (rule.unordered === true && columns.length > 1) {
       // Sorted per record, then numbered position by position like an ordered rule.
-      const sorted = columns.map(() => new Int32Array(n));
+      const sorted = columns.map(() => int32s(n));
       const values = new Int32Array(columns.length);
       for (let i = 0; i < n; i++) {
         for (let k = 0; k < columns.length; k++) values[k] = columns[k]![i]!;

@@ -5,6 +5,7 @@ import { openSession, type MatchSession, type MatchSource } from './match-sessio
 import type { Model } from './model.ts';
 import { compareRecords, compileModel, familyOfTwoGenerations, pairWeight, probabilityToWeight, tableWeigher } from './score.ts';
 import { TRAIN_DEFAULTS, openTrainingSession, trainSession, type TrainOptions } from './train.ts';
+import { float64s, inArena } from './typed-arena.ts';
 
 export interface MatchOptions extends TrainOptions {
   /** Score with this model instead of training one on the data. */
@@ -69,6 +70,10 @@ export interface MatchResult {
  * that reads them, so that the caller need not keep them (see `MatchSource`).
  */
 export function matchRecords(source: MatchSource, options: MatchOptions = {}): MatchResult {
+  return inArena(() => matchInArena(source, options));
+}
+
+function matchInArena(source: MatchSource, options: MatchOptions): MatchResult {
   const clock = (): number => performance.now() / 1000;
   options.onStage?.('prepare');
   const given = options.model;
@@ -98,7 +103,7 @@ export function matchRecords(source: MatchSource, options: MatchOptions = {}): M
   const compiled = compileModel(model);
   const width = session.attributes.length;
   const { candidates, records } = session;
-  const weight = new Float64Array(candidates.count);
+  const weight = float64s(candidates.count);
   const weigh = tableWeigher(compiled, session.table, records);
   for (let p = 0; p < candidates.count; p++) weight[p] = weigh(candidates.left[p]!, candidates.right[p]!, session.levels, p * width);
   const minWeight = probabilityToWeight(Math.min(Math.max(model.threshold, 1e-12), 1 - 1e-12));

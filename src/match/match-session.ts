@@ -7,6 +7,7 @@ import type { DateOrder } from './normalise.ts';
 import { TF_MAX_VALUES } from './model.ts';
 import { comparedAttributes, featureCache, kindOf, prepareRecord, type ComparisonKind, type Feature, type PreparedRecord } from './prepare-record.ts';
 import { memoComparer, nameMiddles, namePartners, remembersLevels, type FeatureTable } from './score.ts';
+import { int32s, reserveArena, uint8s } from './typed-arena.ts';
 
 /** Records to dedupe (one list) or to link (two lists). */
 export type MatchData = readonly MatchInput[] | { readonly left: readonly MatchInput[]; readonly right: readonly MatchInput[] };
@@ -130,7 +131,7 @@ function fitRules(
  */
 function countNames(table: FeatureTable, kinds: readonly ComparisonKind[]): void {
   const { width, ids, byId } = table;
-  const counts = new Int32Array(byId.length);
+  const counts = int32s(byId.length);
   for (let k = 0; k < ids.length; k++) {
     const id = ids[k]!;
     if (id >= 0 && kinds[k % width] === 'name') counts[id]!++;
@@ -166,7 +167,7 @@ function prepareAll(data: MatchData, attributes: readonly ComparedAttribute[], d
       ];
   const width = attributes.length;
   const n = lists.reduce((sum, [rows]) => sum + rows.length, 0);
-  const ids = new Int32Array(n * width).fill(-1);
+  const ids = int32s(n * width).fill(-1);
   const byId: Feature[] = [];
   const records: PreparedRecord[] = [];
   const cache = featureCache(attributes);
@@ -232,6 +233,8 @@ function prepareSource(
   const data = typeof source === 'function' ? source() : source;
   const t = performance.now();
   const link = !Array.isArray(data);
+  // The run's large arrays are taken now, while the heap holds little but the inputs.
+  reserveArena(link ? (data as { left: readonly MatchInput[] }).left.length + (data as { right: readonly MatchInput[] }).right.length : (data as readonly MatchInput[]).length);
   const attributes = options.attributes ?? attributesOf(data);
   if (attributes.length === 0) throw new Error('no attribute to compare: map at least one column to a matcher attribute');
   const { records, table } = prepareAll(data, attributes, options.dateOrder);
@@ -261,7 +264,7 @@ export function openSession(source: MatchSource, options: SessionOptions): Match
   const partners = namePartners(attributes);
   const middles = nameMiddles(attributes);
   const width = attributes.length;
-  const levels = new Uint8Array(candidates.count * width);
+  const levels = uint8s(candidates.count * width);
   const compare = memoComparer({ kinds, partners, middles }, table);
   const touch = kinds.flatMap((kind, c) => (remembersLevels(kind) ? [] : [c]));
   compareAll(candidates, table, touch, compare, levels);

@@ -1,3 +1,4 @@
+import { int32s } from './typed-arena.ts';
 /**
  * Dense numbering of value columns and of tuples of them, for blocking: each record's block is
  * the number of its tuple of key-part values. Numbers are given 0, 1, 2, … in order of first
@@ -17,7 +18,7 @@ export class NumberingScratch {
     if (this.buffer.length < length) {
       let size = Math.max(1024, this.buffer.length);
       while (size < length) size *= 2;
-      this.buffer = new Int32Array(size);
+      this.buffer = int32s(size);
     }
     const view = this.buffer.subarray(0, length);
     view.fill(-1);
@@ -77,7 +78,7 @@ function valueRange(column: Int32Array): { min: number; max: number } {
 /** The values of one column numbered densely (-1 stays -1). */
 function numberColumn(column: Int32Array, scratch: NumberingScratch): { ids: Int32Array; count: number } {
   const n = column.length;
-  const ids = new Int32Array(n);
+  const ids = int32s(n);
   const { min, max } = valueRange(column);
   if (min < 0) return { ids: ids.fill(-1), count: 0 };
   let count = 0;
@@ -104,7 +105,7 @@ function numberColumn(column: Int32Array, scratch: NumberingScratch): { ids: Int
 /** The pairs (a, b) numbered densely, a already dense in [0, countA); -1 on either side gives -1. */
 export function numberPairs(a: Int32Array, countA: number, b: Int32Array, scratch: NumberingScratch): { ids: Int32Array; count: number } {
   const n = a.length;
-  const ids = new Int32Array(n);
+  const ids = int32s(n);
   const { min, max } = valueRange(b);
   if (min < 0 || countA === 0) return { ids: ids.fill(-1), count: 0 };
   const range = max - min + 1;

@@ -75,19 +75,24 @@ export interface Feature {
   readonly v: string;
   /** v without spaces (names, for edit distances). */
   readonly compact?: string;
+  /** Names: the words of v. */
   readonly tokens?: readonly string[];
   /**
-   * Addresses and streets: a 30-bit hash of each token, in the order of `tokens`. Two addresses
-   * mostly share no word, which small integers in one array tell without reading a token string
-   * (each a separate object, most of them out of the processor's cache); see `wordOverlap`.
+   * Addresses, streets and free text: the words of v (split at single spaces) as triples of a
+   * 30-bit hash, start and end offset in v. Two addresses mostly share no word, which small
+   * integers in one array tell without reading any text; a word is read (from v) only when its
+   * hash agrees (see `wordOverlap`). A million addresses kept as arrays of word strings were
+   * four million more objects for every full garbage collection to mark.
    */
-  readonly hashes?: readonly number[];
+  readonly words?: readonly number[];
   /** Double Metaphone primary and alternate codes (names). */
   readonly phonetic?: readonly [string, string];
   readonly date?: DateParts;
-  /** The house number at the start of an address line, and the rest of the line. */
-  readonly number?: string;
-  readonly rest?: string;
+  /**
+   * Addresses: the length of the house number that starts v (`12b main street`: 3), 0 when the
+   * line does not start with one; the rest of the line follows it after a space.
+   */
+  readonly numberEnd?: number;
   /** A number unique among the features of one `FeatureCache` (set for cached features only). */
   readonly id?: number;
   /**
@@ -128,30 +133,32 @@ function plain(v: string | undefined): Feature | undefined {
 }
 
 function tokenised(v: string | undefined): Feature | undefined {
-  if (v === undefined) return undefined;
-  const tokens = v.split(' ');
-  return { v, tokens, hashes: tokenHashes(tokens) };
+  return v === undefined ? undefined : { v, words: wordSpans(v) };
 }
 
-/** FNV-1a of each token, kept to 30 bits (small integers in any V8 build). */
-function tokenHashes(tokens: readonly string[]): number[] {
-  const out = new Array<number>(tokens.length);
-  for (let k = 0; k < tokens.length; k++) {
-    const t = tokens[k]!;
+/**
+ * The words of `v`, as `v.split(' ')` gives them, each as [FNV-1a hash kept to 30 bits (a small
+ * integer in any V8 build), start, end].
+ */
+export function wordSpans(v: string): number[] {
+  const out: number[] = [];
+  let start = 0;
+  for (;;) {
+    let end = v.indexOf(' ', start);
+    if (end < 0) end = v.length;
     let h = 0x811c9dc5;
-    for (let i = 0; i < t.length; i++) h = Math.imul(h ^ t.charCodeAt(i), 0x01000193);
-    out[k] = h & 0x3fffffff;
+    for (let i = start; i < end; i++) h = Math.imul(h ^ v.charCodeAt(i), 0x01000193);
+    out.push(h & 0x3fffffff, start, end);
+    if (end === v.length) return out;
+    start = end + 1;
   }
-  return out;
 }
 
 function addressFeature(v: string | undefined): Feature | undefined {
   if (v === undefined) return undefined;
-  const tokens = v.split(' ');
-  const first = tokens[0]!;
-  const hashes = tokenHashes(tokens);
-  if (/^\d+[a-z]?$/.test(first) && tokens.length > 1) return { v, tokens, hashes, number: first, rest: tokens.slice(1).join(' ') };
-  return { v, tokens, hashes, rest: v };
+  const space = v.indexOf(' ');
+  const numberEnd = space > 0 && /^\d+[a-z]?$/.test(v.slice(0, space)) ? space : 0;
+  return { v, words: wordSpans(v), numberEnd };
 }
 
 /** The full-name split, used only for the name parts the record does not give on their own. */

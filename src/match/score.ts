@@ -5,6 +5,7 @@ import { DATE_DIFFERS, NAME_DIFFERS } from './households.ts';
 import type { Model } from './model.ts';
 import { ADDRESS_PARTS, PERSONAL_NUMBERS, VETO_WEIGHT, documentExactWeight, isDocument, vouchesForMove } from './pair-evidence.ts';
 import { prepareRecord, type ComparisonKind, type Feature, type PreparedRecord } from './prepare-record.ts';
+import { float64s, int32s } from './typed-arena.ts';
 
 /** Level code for "a value is missing on one side": the comparison contributes nothing. */
 export const NULL_LEVEL = 255;
@@ -146,7 +147,7 @@ class LevelMemo {
   private readonly slots: Int32Array;
   private readonly mask: number;
   constructor(bits: number) {
-    this.slots = new Int32Array(2 << bits).fill(-1);
+    this.slots = int32s(2 << bits).fill(-1);
     this.mask = (1 << bits) - 1;
   }
   private slot(x: number, y: number): number {
@@ -391,8 +392,8 @@ export function pairWeight(compiled: CompiledModel, a: PreparedRecord, b: Prepar
 export function tableWeigher(compiled: CompiledModel, table: FeatureTable, records: readonly PreparedRecord[]): (left: number, right: number, levels: Uint8Array, offset: number) => number {
   const width = compiled.kinds.length;
   // By feature number, NaN until worked out: typed arrays, not maps, for six million pairs.
-  const exact = new Float64Array(table.byId.length).fill(Number.NaN);
-  const log2Frequency = new Float64Array(table.byId.length).fill(Number.NaN);
+  const exact = float64s(table.byId.length).fill(Number.NaN);
+  const log2Frequency = float64s(table.byId.length).fill(Number.NaN);
   const logFrequencyOf = (c: number, id: number): number => {
     let x = log2Frequency[id]!;
     if (x !== x) log2Frequency[id] = x = Math.log2(compiled.frequencies[c]!(table.byId[id]!.v));

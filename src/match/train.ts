@@ -23,6 +23,7 @@ import type { BlockingKeyPart } from './model.ts';
 import { createRandom } from '../random.ts';
 import { detectHouseholds } from './households.ts';
 import { NULL_LEVEL, compareRecords, compileModel, pairWeight } from './score.ts';
+import { float64s, inArena, int32s, uint8s } from './typed-arena.ts';
 
 /**
  * Known truth for supervised training: clusters (record id → entity id, covering every labelled
@@ -96,11 +97,11 @@ function totalPairs(session: MatchSession): number {
 function termFrequencies(session: MatchSession): { tables: TermFrequencies[]; exactU: number[] } {
   const { ids, width, byId } = session.table;
   const n = session.records.length;
-  const second = new Uint8Array(n);
+  const second = uint8s(n);
   if (session.link) for (let i = 0; i < n; i++) second[i] = session.records[i]!.source;
-  const countA = new Int32Array(byId.length);
-  const countB = new Int32Array(byId.length);
-  const touched = new Int32Array(n);
+  const countA = int32s(byId.length);
+  const countB = int32s(byId.length);
+  const touched = int32s(n);
   const tables: TermFrequencies[] = [];
   const exactU: number[] = [];
   for (let c = 0; c < width; c++) {
@@ -194,8 +195,8 @@ function estimateU(session: MatchSession, exactU: readonly number[], randomPairs
 function termFrequencyFactors(session: MatchSession, tables: readonly TermFrequencies[], u: readonly (readonly number[])[]): Float64Array {
   const width = session.attributes.length;
   const { ids, byId } = session.table;
-  const byFeature = new Float64Array(byId.length);
-  const done = new Uint8Array(byId.length);
+  const byFeature = float64s(byId.length);
+  const done = uint8s(byId.length);
   for (let k = 0; k < ids.length; k++) {
     const id = ids[k]!;
     if (id < 0 || done[id] === 1) continue;
@@ -208,7 +209,7 @@ function termFrequencyFactors(session: MatchSession, tables: readonly TermFreque
   }
   const { count, left } = session.candidates;
   const levels = session.levels;
-  const factors = new Float64Array(count);
+  const factors = float64s(count);
   for (let p = 0; p < count; p++) {
     const base = p * width;
     const a = left[p]! * width;
@@ -702,7 +703,7 @@ function refineLambda(session: MatchSession, draft: Model): number {
   const width = session.attributes.length;
   const count = session.candidates.count;
   if (count === 0) return draft.lambda;
-  const ratio = new Float64Array(count);
+  const ratio = float64s(count);
   for (let p = 0; p < count; p++) {
     const w = pairWeight(compiled, session.records[session.candidates.left[p]!]!, session.records[session.candidates.right[p]!]!, session.levels, p * width) - compiled.prior;
     ratio[p] = Math.pow(2, Math.min(Math.max(w, -60), 60));
@@ -743,5 +744,5 @@ export function openTrainingSession(source: MatchSource, options: TrainOptions =
  * blocking rules are tightened to a pair budget on large inputs.
  */
 export function train(source: MatchSource, options: TrainOptions = {}): Model {
-  return trainSession(openTrainingSession(source, options), options);
+  return inArena(() => trainSession(openTrainingSession(source, options), options));
 }
