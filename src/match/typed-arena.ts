@@ -18,6 +18,9 @@ const MIN_ARENA_BYTES = 1 << 16;
 /** Bytes reserved per record: what a million records with a few candidate pairs each use. */
 const BYTES_PER_RECORD = 1024;
 
+/** The largest arena: past it (over four million records), arrays are allocated as usual. */
+const MAX_ARENA_BYTES = 4 * 1024 ** 3;
+
 class TypedArena {
   private readonly buffer: ArrayBuffer;
   private used = 0;
@@ -26,7 +29,8 @@ class TypedArena {
   }
   /** The byte offset of `bytes` more bytes (8-aligned), or -1 when the arena is full. */
   take(bytes: number): number {
-    const at = (this.used + 7) & ~7;
+    // Arithmetic, not bit operations: offsets may pass 2^31.
+    const at = Math.ceil(this.used / 8) * 8;
     if (at + bytes > this.buffer.byteLength) return -1;
     this.used = at + bytes;
     return at;
@@ -53,7 +57,11 @@ export function inArena<T>(work: () => T): T {
 /** Takes the arena of the current run (once, sized for `records`); no-op outside a run. */
 export function reserveArena(records: number): void {
   if (run === undefined || run.arena !== undefined) return;
-  run.arena = new TypedArena(Math.max(1 << 20, records * BYTES_PER_RECORD));
+  try {
+    run.arena = new TypedArena(Math.min(MAX_ARENA_BYTES, Math.max(1 << 20, records * BYTES_PER_RECORD)));
+  } catch {
+    // No address space for it (a 32-bit or tightly limited process): allocate as usual.
+  }
 }
 
 function offsetFor(bytes: number): number {
