@@ -130,11 +130,22 @@ export function compareRecords(compiled: Pick<CompiledModel, 'kinds' | 'partners
       out[offset + c] = NULL_LEVEL;
       continue;
     }
-    const p = compiled.partners[c]!;
-    const level = p < 0 ? compareFeatures(compiled.kinds[c]!, x, y) : compareFeatures(compiled.kinds[c]!, x, y, fa[p], fb[p]);
-    const mid = compiled.middles[c]!;
-    out[offset + c] = mid < 0 ? level : surnameWithMiddleNames(level, x, y, fa[mid], fb[mid]);
+    out[offset + c] = compareAttribute(compiled, c, fa, fb);
   }
+}
+
+/**
+ * The level of comparison `c` of two records' features, both present: the features compared,
+ * with the records' other name (swapped names) and middle names (a surname among them) where
+ * the comparison looks at them.
+ */
+export function compareAttribute(compiled: Pick<CompiledModel, 'kinds' | 'partners' | 'middles'>, c: number, fa: readonly (Feature | undefined)[], fb: readonly (Feature | undefined)[]): number {
+  const x = fa[c]!;
+  const y = fb[c]!;
+  const p = compiled.partners[c]!;
+  const level = p < 0 ? compareFeatures(compiled.kinds[c]!, x, y) : compareFeatures(compiled.kinds[c]!, x, y, fa[p], fb[p]);
+  const mid = compiled.middles[c]!;
+  return mid < 0 ? level : surnameWithMiddleNames(level, x, y, fa[mid], fb[mid]);
 }
 
 /**

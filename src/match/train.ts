@@ -1,7 +1,6 @@
 import { HOUSEHOLD_ATTRIBUTES, type ComparedAttribute } from './attributes.ts';
 import { defaultBlockingRules, ruleMasks } from './blocking.ts';
 import { findCandidates } from './candidate-pairs.ts';
-import { compareFeatures, surnameWithMiddleNames } from './comparisons.ts';
 import { LEVELS } from './comparisons.ts';
 import { countPatterns, countPatternsByMask, expectationMaximisation, indexPatterns, type PatternIndex } from './em.ts';
 import { openSession, type MatchSession, type MatchSource } from './match-session.ts';
@@ -22,7 +21,7 @@ import type { ComparisonKind } from './prepare-record.ts';
 import type { BlockingKeyPart } from './model.ts';
 import { createRandom } from '../random.ts';
 import { detectHouseholds } from './households.ts';
-import { NULL_LEVEL, compareRecords, compileModel, pairWeight } from './score.ts';
+import { NULL_LEVEL, compareAttribute, compareRecords, compileModel, pairWeight } from './score.ts';
 import { float64s, inArena, int32s, uint8s } from './typed-arena.ts';
 
 /**
@@ -307,8 +306,6 @@ function conditionalU(session: MatchSession, c: number, part: BlockingKeyPart, f
   if (total === 0) return [...fallback];
   const rand = createRandom(seed).next;
   const kind = session.kinds[c]!;
-  const partner = session.partners[c]!;
-  const middle = session.middles[c]!;
   const counts = new Array<number>(LEVELS[kind].length).fill(0);
   for (let s = 0; s < CONDITIONAL_SAMPLES; s++) {
     const x = rand() * total;
@@ -327,10 +324,7 @@ function conditionalU(session: MatchSession, c: number, part: BlockingKeyPart, f
       j = g.a[Math.floor(rand() * (g.a.length - 1))]!;
       if (j === i) j = g.a[g.a.length - 1]!;
     }
-    const fi = session.records[i]!.features;
-    const fj = session.records[j]!.features;
-    const level = partner < 0 ? compareFeatures(kind, fi[c]!, fj[c]!) : compareFeatures(kind, fi[c]!, fj[c]!, fi[partner], fj[partner]);
-    counts[middle < 0 ? level : surnameWithMiddleNames(level, fi[c]!, fj[c]!, fi[middle], fj[middle])]!++;
+    counts[compareAttribute(session, c, session.records[i]!.features, session.records[j]!.features)]!++;
   }
   const seen = counts.reduce((a, b) => a + b, 0) + 0.5 * counts.length;
   return counts.map((n) => (n + 0.5) / seen);
