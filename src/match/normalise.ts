@@ -168,21 +168,29 @@ export function parseAddress(raw: string | undefined): { line?: string; postcode
     }
   }
   const candidates = segments.map((x) => foldText(x).replace(/\bp o box\b/, 'po box'));
-  // Not used: an empty segment, or the one the postcode came from (unless it is the only one).
+  // Not used: the segment the postcode came from (unless it is the only one).
   const skip = segments.length > 1 ? postcodeAt : -1;
   // Preferred, in order: a segment that starts with a house number, one that ends with it, one
   // with a number and a street inside; else the first segment.
   let line: string | undefined;
-  for (let k = 0; k < candidates.length && line === undefined; k++) if (candidates[k] !== '' && k !== skip && /^\d+[a-z]?\s+[a-z]/.test(candidates[k]!)) line = candidates[k];
+  for (let k = 0; k < candidates.length && line === undefined; k++) if (usableSegment(candidates, k, skip) && /^\d+[a-z]?\s+[a-z]/.test(candidates[k]!)) line = candidates[k];
   for (let k = 0; k < candidates.length && line === undefined; k++) {
-    if (candidates[k] === '' || k === skip || !NUMBER_LAST.test(candidates[k]!)) continue;
+    if (!usableSegment(candidates, k, skip) || !NUMBER_LAST.test(candidates[k]!)) continue;
     const tokens = candidates[k]!.split(' ');
     line = [tokens[tokens.length - 1], ...tokens.slice(0, -1)].join(' ');
   }
-  for (let k = 0; k < candidates.length && line === undefined; k++) if (candidates[k] !== '' && k !== skip) line = NUMBER_FIRST.exec(candidates[k]!)?.[1];
-  for (let k = 0; k < candidates.length && line === undefined; k++) if (candidates[k] !== '' && k !== skip) line = candidates[k];
+  for (let k = 0; k < candidates.length && line === undefined; k++) if (usableSegment(candidates, k, skip)) line = NUMBER_FIRST.exec(candidates[k]!)?.[1];
+  for (let k = 0; k < candidates.length && line === undefined; k++) if (usableSegment(candidates, k, skip)) line = candidates[k];
   const street = normaliseStreet(line);
   return { ...(street === undefined ? {} : { line: street }), ...(postcode === undefined ? {} : { postcode }) };
+}
+
+/**
+ * Whether address segment `k` may be the street line: not empty, not the postcode's segment
+ * (`skip`). A module function, not a closure: addresses are parsed once per record.
+ */
+function usableSegment(candidates: readonly string[], k: number, skip: number): boolean {
+  return candidates[k] !== '' && k !== skip;
 }
 
 /** Postcodes, house numbers and national ids: upper-case letters and digits only. */
